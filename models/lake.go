@@ -1,0 +1,91 @@
+package models
+
+// Table names a pseudonymised lake table; it is the directory name under
+// lake/pseudo/ and the name of the DuckDB view over it.
+type Table string
+
+// The lake's pseudonymised tables.
+const (
+	TablePerson      Table = "person"
+	TableEncounter   Table = "encounter"
+	TableDiagnosis   Table = "diagnosis"
+	TableObservation Table = "observation"
+	TableMedication  Table = "medication"
+)
+
+// Tables lists every lake table in a stable order.
+var Tables = []Table{TablePerson, TableEncounter, TableDiagnosis, TableObservation, TableMedication}
+
+// PersonRow is a pseudonymised PatientRecord: one source's view of a
+// person. The lake keeps one row per source record; the person view picks
+// the most recent per person_key.
+//
+// Deliberately absent: NHS number, local ids, names, full date of birth,
+// full postcode. Month of birth and postcode district are the finest
+// quasi-identifiers kept; purposes generalise further.
+type PersonRow struct {
+	PersonKey        string `parquet:"person_key"`
+	Source           string `parquet:"source"`
+	BatchID          string `parquet:"batch_id"`
+	YearOfBirth      int16  `parquet:"year_of_birth,optional"`
+	MonthOfBirth     int8   `parquet:"month_of_birth,optional"`
+	Sex              string `parquet:"sex"`
+	PostcodeDistrict string `parquet:"postcode_district,optional"`
+	PracticeCode     string `parquet:"practice_code,optional"`
+	RegisteredFrom   *Date  `parquet:"registered_from,date,optional"`
+	// DeathMonth is the first day of the month of death.
+	DeathMonth *Date `parquet:"death_month,date,optional"`
+	// NHSNumberStatus records how the person was linked (verified, valid,
+	// invalid, missing) without the number itself: analysts need to know
+	// how much of a cohort rests on weaker links.
+	NHSNumberStatus string `parquet:"nhs_number_status"`
+}
+
+// EncounterRow is a pseudonymised Encounter event.
+type EncounterRow struct {
+	PersonKey string `parquet:"person_key"`
+	// EncounterKey is a keyed hash of the source's visit number, so events
+	// of one spell can be folded without revealing the number.
+	EncounterKey    string `parquet:"encounter_key"`
+	Source          string `parquet:"source"`
+	BatchID         string `parquet:"batch_id"`
+	Event           string `parquet:"event,optional"`
+	Class           string `parquet:"class"`
+	AdmissionMethod string `parquet:"admission_method,optional"`
+	StartDate       *Date  `parquet:"start_date,date,optional"`
+	EndDate         *Date  `parquet:"end_date,date,optional"`
+	Cancelled       bool   `parquet:"cancelled"`
+}
+
+// DiagnosisRow is a pseudonymised Diagnosis.
+type DiagnosisRow struct {
+	PersonKey    string `parquet:"person_key"`
+	EncounterKey string `parquet:"encounter_key,optional"`
+	Source       string `parquet:"source"`
+	BatchID      string `parquet:"batch_id"`
+	CodeSystem   string `parquet:"code_system"`
+	Code         string `parquet:"code"`
+	RecordedDate *Date  `parquet:"recorded_date,date,optional"`
+}
+
+// ObservationRow is a pseudonymised Observation.
+type ObservationRow struct {
+	PersonKey     string   `parquet:"person_key"`
+	Source        string   `parquet:"source"`
+	BatchID       string   `parquet:"batch_id"`
+	CodeSystem    string   `parquet:"code_system"`
+	Code          string   `parquet:"code"`
+	Value         *float64 `parquet:"value,optional"`
+	Unit          string   `parquet:"unit,optional"`
+	EffectiveDate *Date    `parquet:"effective_date,date,optional"`
+}
+
+// MedicationRow is a pseudonymised Medication.
+type MedicationRow struct {
+	PersonKey    string `parquet:"person_key"`
+	Source       string `parquet:"source"`
+	BatchID      string `parquet:"batch_id"`
+	CodeSystem   string `parquet:"code_system"`
+	Code         string `parquet:"code"`
+	AuthoredDate *Date  `parquet:"authored_date,date,optional"`
+}
