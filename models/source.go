@@ -27,11 +27,13 @@ const (
 type CodeSystem string
 
 // The terminologies pophealth understands. GP systems code in SNOMED CT,
-// hospitals code diagnoses in ICD-10, and prescribing uses dm+d.
+// hospitals code diagnoses in ICD-10, prescribing uses dm+d, and
+// laboratory results sent as FHIR are often coded in LOINC.
 const (
 	SNOMED CodeSystem = "snomed"
 	ICD10  CodeSystem = "icd10"
 	DMD    CodeSystem = "dmd"
+	LOINC  CodeSystem = "loinc"
 )
 
 // NHSNumberStatus says how far an NHS number can be trusted as a linkage key.

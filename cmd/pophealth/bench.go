@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // DuckDB driver for the reference runs
+	"github.com/spf13/cobra"
+)
+
+// stageResult is one timed stage of the bench harness.
+type stageResult struct {
+	Stage     string  `json:"stage"`
+	Records   int64   `json:"records"`
+	Bytes     int64   `json:"bytes"`
+	Seconds   float64 `json:"seconds"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// Reference is DuckDB's own time for the same input, run in the same
+	// harness invocation, and Ratio is our throughput over DuckDB's
+	// (above 1: faster than DuckDB).
+	Reference *stageResult `json:"reference,omitempty"`
+	Ratio     float64      `json:"ratio,omitempty"`
+}
+
+func (s stageResult) recordsPerSecond() float64 { return float64(s.Records) / s.Seconds }
+
+func newBenchCmd(g *globals) *cobra.Command {
+	var (
+		people  int
+		out     string
+		jsonOut bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time each pipeline stage on a synthetic population, with DuckDB as the reference",
+		Long: `bench generates a synthetic population, then runs each stage as its own process
+(synth, ingest per feed, re-ingest, report) and reports records/s, MB/s and
+peak resident memory. Next to each ingest stage it runs DuckDB's own reader on
+the same files (read_csv / read_ndjson -> COPY ... TO parquet) in a separate
+process and prints the ratio, so results compare like with like on a shared
+machine whose absolute speed drifts.
+
+Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			results, err := runBench(cmd.Context(), cmd.ErrOrStderr(), people, out)
+			if err != nil {
+				return err
+			}
+			data, err := json.MarshalIndent(map[string]any{"people": people, "stages": results}, "", "  ")
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(out, "bench.json"), append(data, '\n'), 0o644); err != nil {
+				return err
+			}
+			if jsonOut {
+				_, err = cmd.OutOrStdout().Write(append(data, '\n'))
+				return err
+			}
+			printBench(cmd.OutOrStdout(), people, results)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&people, "people", 100000, "size of the synthetic population")
+	cmd.Flags().StringVar(&out, "out", "bench-out", "directory for feeds, workspace and results (replaced)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print results as JSON")
+	cmd.AddCommand(newBenchReferenceCmd())
+	return cmd
+}
+
+// runBench runs every stage and its reference.
+func runBench(ctx context.Context, progress io.Writer, people int, out string) ([]stageResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(out); err != nil {
+		return nil, err
+	}
+	feeds, ws := filepath.Join(out, "feeds"), filepath.Join(out, "workspace")
+	run := func(stage string, args ...string) (stageResult, []byte, error) {
+		fmt.Fprintf(progress, "bench: %s ...\n", stage)
+		return timeChild(ctx, stage, self, args...)
+	}
+
+	var results []stageResult
+	synth, synthOut, err := run("synth", "synth", "--people", fmt.Sprint(people), "--seed", "1", "--out", feeds, "--json")
+	if err != nil {
+		return nil, err
+	}
+	var summary struct {
+		Files map[string]struct {
+			Records int64 `json:"records"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(synthOut, &summary); err != nil {
+		return nil, fmt.Errorf("bench: synth summary: %w", err)
+	}
+	for _, f := range summary.Files {
+		synth.Records += f.Records
+	}
+	synth.Bytes = dirSize(feeds)
+	results = append(results, synth)
+
+	if _, _, err := run("init", "init", "--workspace", ws); err != nil {
+		return nil, err
+	}
+	// One process per feed, in the order an operator would load them, so
+	// each feed's speed and memory are measured on their own.
+	for _, feed := range []struct{ name, dir string }{{"gp", "gp"}, {"fhir", "fhir"}, {"hl7v2", "hl7v2"}} {
+		dir := filepath.Join(feeds, feed.dir)
+		st, body, err := run("ingest "+feed.name, "ingest", "--workspace", ws, "--json", dir)
+		if err != nil {
+			return nil, err
+		}
+		var res struct {
+			Totals struct {
+				Read int64 `json:"read"`
+			} `json:"totals"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil {
+			return nil, fmt.Errorf("bench: ingest summary: %w", err)
+		}
+		st.Records, st.Bytes = res.Totals.Read, dirSize(dir)
+		if feed.name != "hl7v2" { // DuckDB has no HL7 v2 reader
+			ref, _, err := run("duckdb "+feed.name, "bench", "reference", "--out", filepath.Join(out, "reference", feed.name), dir)
+			if err != nil {
+				return nil, err
+			}
+			ref.Records, ref.Bytes = st.Records, st.Bytes
+			st.Reference = &ref
+			st.Ratio = ref.Seconds / st.Seconds
+		}
+		results = append(results, st)
+	}
+	again, _, err := run("re-ingest (no-op)", "ingest", "--workspace", ws, "--json", feeds)
+	if err != nil {
+		return nil, err
+	}
+	results = append(results, again)
+	report, _, err := run("report", "report", "--workspace", ws, "--json")
+	if err != nil {
+		return nil, err
+	}
+	results = append(results, report)
+	return results, nil
+}
+
+// timeChild runs the binary with args and returns its wall time, peak RSS
+// and standard output.
+func timeChild(ctx context.Context, stage, bin string, args ...string) (stageResult, []byte, error) {
+	var stdout, stderr bytes.Buffer
+	c := exec.CommandContext(ctx, bin, args...)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := c.Run()
+	elapsed := time.Since(start).Seconds()
+	if err != nil {
+		return stageResult{}, nil, fmt.Errorf("bench %s: %s %s: %w\n%s", stage, bin, strings.Join(args, " "), err, stderr.String())
+	}
+	r := stageResult{Stage: stage, Seconds: elapsed}
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
+	}
+	return r, stdout.Bytes(), nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func printBench(w io.Writer, people int, results []stageResult) {
+	fmt.Fprintf(w, "pophealth bench: %d synthetic people\n\n", people)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\trecords\tseconds\trecords/s\tMB/s\tpeak RSS MB\tDuckDB s\tDuckDB RSS MB\tratio (DuckDB time / ours)\t")
+	for _, r := range results {
+		rate, mbps := "", ""
+		if r.Records > 0 {
+			rate = fmt.Sprintf("%.0f", r.recordsPerSecond())
+		}
+		if r.Bytes > 0 {
+			mbps = fmt.Sprintf("%.1f", float64(r.Bytes)/1e6/r.Seconds)
+		}
+		ref, refRSS, ratio := "", "", ""
+		if r.Reference != nil {
+			ref = fmt.Sprintf("%.2f", r.Reference.Seconds)
+			refRSS = fmt.Sprintf("%.0f", r.Reference.PeakRSSMB)
+			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%.0f\t%s\t%s\t%s\t\n", r.Stage, r.Records, r.Seconds, rate, mbps, r.PeakRSSMB, ref, refRSS, ratio)
+	}
+	tw.Flush()
+}
+
+// newBenchReferenceCmd is the DuckDB reference run: it converts each CSV and
+// NDJSON file under the given directory to Parquet with DuckDB's own readers.
+func newBenchReferenceCmd() *cobra.Command {
+	var out string
+	return &cobra.Command{
+		Use:    "reference DIR",
+		Short:  "DuckDB reference: read_csv/read_ndjson -> COPY TO parquet for each file in DIR",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			db, err := sql.Open("duckdb", "")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			files, err := filepath.Glob(filepath.Join(args[0], "*"))
+			if err != nil {
+				return err
+			}
+			for i, f := range files {
+				var reader string
+				switch filepath.Ext(f) {
+				case ".csv":
+					reader = "read_csv"
+				case ".ndjson":
+					reader = "read_ndjson"
+				default:
+					continue
+				}
+				dst := filepath.Join(out, fmt.Sprintf("%d.parquet", i))
+				// ignore_errors: synthetic feeds hold deliberately malformed
+				// lines, which our ingest quarantines and DuckDB would reject.
+				q := fmt.Sprintf("COPY (SELECT * FROM %s('%s', ignore_errors = true)) TO '%s' (FORMAT parquet, COMPRESSION zstd)",
+					reader, strings.ReplaceAll(f, "'", "''"), strings.ReplaceAll(dst, "'", "''"))
+				if _, err := db.ExecContext(cmd.Context(), q); err != nil {
+					return fmt.Errorf("duckdb reference %s: %w", f, err)
+				}
+			}
+			return nil
+		},
+	}
+}

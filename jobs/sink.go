@@ -1,0 +1,172 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/link"
+	"github.com/pophealth/pophealth/models"
+	"github.com/pophealth/pophealth/pseudonymise"
+)
+
+// Directories of the lake's restricted zone that the ingest job writes.
+const (
+	mpiDir        = "mpi/links"
+	quarantineDir = "quarantine"
+)
+
+// batchSink is the feed.Sink of one ingest batch: it links each patient
+// record, resolves clinical records to their person, pseudonymises them and
+// appends lake rows to the open batch.
+type batchSink struct {
+	b       *lake.Batch
+	ix      *link.Index
+	ps      *pseudonymise.Pseudonymiser
+	batchID string
+	feed    models.Feed
+	// deferred holds clinical records that arrived before their patient.
+	deferred []models.Record
+	rows     map[string]int64
+}
+
+func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser, batchID string) *batchSink {
+	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}}
+}
+
+func (s *batchSink) startFile(f models.Feed) { s.feed = f }
+
+// Record implements feed.Sink.
+func (s *batchSink) Record(r models.Record) error {
+	if p, ok := r.(*models.PatientRecord); ok {
+		id, err := s.ix.Link(p, s.batchID)
+		if err != nil {
+			return err
+		}
+		return s.writePerson(p, s.ps.PersonKey(id))
+	}
+	id, ok := s.ix.Resolve(r.Source().Feed, r.Subject())
+	if !ok {
+		s.deferred = append(s.deferred, r)
+		return nil
+	}
+	return s.write(r, s.ps.PersonKey(id))
+}
+
+// Quarantine implements feed.Sink.
+func (s *batchSink) Quarantine(q models.Quarantined) error {
+	s.rows["quarantine"]++
+	return lake.Append(s.b, quarantineDir, models.QuarantineRow{
+		BatchID: s.batchID, Feed: string(q.Ref.Feed), File: q.Ref.File, Line: q.Ref.Line,
+		Offset: q.Ref.Offset, RecordID: q.Ref.RecordID, Reason: q.Reason, Raw: q.Raw,
+	})
+}
+
+// resolveDeferred retries records whose patient arrived later in the batch
+// and quarantines the rest. It returns, per file, how many source records
+// moved from accepted to quarantined.
+func (s *batchSink) resolveDeferred() (map[string]int64, error) {
+	moved := map[string]int64{}
+	quarantined := map[models.SourceRef]bool{}
+	for _, r := range s.deferred {
+		ref := *r.Source()
+		if id, ok := s.ix.Resolve(ref.Feed, r.Subject()); ok {
+			if err := s.write(r, s.ps.PersonKey(id)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// One source record may have yielded several canonical records
+		// (FHIR Observation components): count and keep it once.
+		if quarantined[ref] {
+			continue
+		}
+		quarantined[ref] = true
+		moved[ref.File]++
+		err := s.Quarantine(models.Quarantined{
+			Ref:    ref,
+			Reason: fmt.Sprintf("subject %q not found: no patient record with this id in this batch or earlier ones", r.Subject()),
+			Raw:    encodeUnresolved(r),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.deferred = nil
+	return moved, nil
+}
+
+// flushIndex persists the master person index entries made by this batch.
+func (s *batchSink) flushIndex(rows []models.LinkRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	s.rows["mpi"] += int64(len(rows))
+	return lake.Append(s.b, mpiDir, rows...)
+}
+
+func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {
+	row := models.PersonRow{
+		PersonKey:        key,
+		Source:           string(p.Ref.Feed),
+		BatchID:          s.batchID,
+		Sex:              string(p.Sex),
+		PostcodeDistrict: pseudonymise.PostcodeDistrict(p.Postcode),
+		PracticeCode:     p.PracticeCode,
+		RegisteredFrom:   p.RegisteredFrom,
+		NHSNumberStatus:  string(p.NHSNumberStatus),
+	}
+	if row.Sex == "" {
+		row.Sex = string(models.SexUnknown)
+	}
+	if p.BirthDate != nil {
+		row.YearOfBirth = int16(p.BirthDate.Year())
+		row.MonthOfBirth = int8(p.BirthDate.Month())
+	}
+	if p.DeathDate != nil {
+		row.DeathMonth = p.DeathDate.FirstOfMonth().Ptr()
+	}
+	s.rows[string(models.TablePerson)]++
+	return lake.Append(s.b, lake.PseudoDir(models.TablePerson, p.Ref.Feed, nil), row)
+}
+
+// write appends the lake row of a clinical record.
+func (s *batchSink) write(r models.Record, key string) error {
+	ref := r.Source()
+	switch v := r.(type) {
+	case *models.Encounter:
+		s.rows[string(models.TableEncounter)]++
+		date := v.Start
+		if date == nil {
+			date = v.End
+		}
+		return lake.Append(s.b, lake.PseudoDir(models.TableEncounter, ref.Feed, date), models.EncounterRow{
+			PersonKey: key, EncounterKey: s.ps.EncounterKey(string(ref.Feed), v.EncounterID),
+			Source: string(ref.Feed), BatchID: s.batchID, Event: v.Event, Class: v.Class,
+			AdmissionMethod: v.AdmissionMethod, StartDate: v.Start, EndDate: v.End, Cancelled: v.Cancelled,
+		})
+	case *models.Diagnosis:
+		s.rows[string(models.TableDiagnosis)]++
+		row := models.DiagnosisRow{
+			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
+			CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
+		}
+		if v.EncounterID != "" {
+			row.EncounterKey = s.ps.EncounterKey(string(ref.Feed), v.EncounterID)
+		}
+		return lake.Append(s.b, lake.PseudoDir(models.TableDiagnosis, ref.Feed, v.Date), row)
+	case *models.Observation:
+		s.rows[string(models.TableObservation)]++
+		return lake.Append(s.b, lake.PseudoDir(models.TableObservation, ref.Feed, v.Date), models.ObservationRow{
+			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
+			CodeSystem: string(v.System), Code: v.Code, Value: v.Value, Unit: v.Unit, EffectiveDate: v.Date,
+		})
+	case *models.Medication:
+		s.rows[string(models.TableMedication)]++
+		return lake.Append(s.b, lake.PseudoDir(models.TableMedication, ref.Feed, v.Date), models.MedicationRow{
+			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
+			CodeSystem: string(v.System), Code: v.Code, AuthoredDate: v.Date,
+		})
+	default:
+		return fmt.Errorf("ingest %s line %d: unsupported record type %T", ref.File, ref.Line, r)
+	}
+}

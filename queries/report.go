@@ -1,0 +1,185 @@
+package queries
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pophealth/pophealth/models"
+)
+
+// Small-number suppression. A count of 1 to suppressMax people or events is
+// never shown; larger counts are rounded to the nearest roundTo. The rule is
+// fixed here, not configurable, so that no caller or option can turn it off.
+const (
+	suppressMax = 7
+	roundTo     = 5
+)
+
+// suppressionNote explains the rule under every rendered report.
+const suppressionNote = "Small numbers: counts of 1 to 7 are shown as * and other counts are rounded to the nearest 5; " +
+	"a rate, mean or share is shown as * when its numerator or denominator is 1 to 7. Totals are rounded separately."
+
+type cellKind uint8
+
+const (
+	kindLabel      cellKind = iota
+	kindNumber              // a published value (rounded count, rate)
+	kindSuppressed          // a small number withheld
+	kindEmpty               // not applicable (a rate over nobody)
+)
+
+// Cell is one value in a report. Counts enter a report only through
+// Suppress and the rate constructors, so a cell never holds an exact small
+// number: what a Cell knows is only what it shows.
+type Cell struct {
+	kind cellKind
+	text string
+}
+
+// Suppress returns the cell showing count n: 0 as 0, 1 to 7 as "*", and
+// anything larger rounded to the nearest 5. A negative n cannot be a count
+// and is withheld too.
+func Suppress(n int64) Cell {
+	switch {
+	case n == 0:
+		return Cell{kind: kindNumber, text: "0"}
+	case n < 0 || n <= suppressMax:
+		return Cell{kind: kindSuppressed, text: "*"}
+	}
+	r := (n + roundTo/2) / roundTo * roundTo
+	return Cell{kind: kindNumber, text: strconv.FormatInt(r, 10)}
+}
+
+// label returns a text cell (an age band, a tier name).
+func label(s string) Cell { return Cell{kind: kindLabel, text: s} }
+
+// ratio returns num/den*scale to one decimal place, computed on the exact
+// counts and withheld when either is a small number. Over nobody (den 0)
+// it is not applicable.
+func ratio(num, den int64, scale float64) Cell {
+	switch {
+	case den == 0:
+		return Cell{kind: kindEmpty, text: "-"}
+	case num < 0 || den < 0 || (num > 0 && num <= suppressMax) || den <= suppressMax:
+		return Cell{kind: kindSuppressed, text: "*"}
+	}
+	v := math.Round(float64(num)/float64(den)*scale*10) / 10
+	return Cell{kind: kindNumber, text: strconv.FormatFloat(v, 'f', 1, 64)}
+}
+
+// String returns the cell as shown: the rounded number, "*", "-" or the label.
+func (c Cell) String() string { return c.text }
+
+// GoString keeps %#v to what the cell shows.
+func (c Cell) GoString() string { return fmt.Sprintf("queries.Cell(%q)", c.text) }
+
+// Suppressed reports whether the cell withholds a small number.
+func (c Cell) Suppressed() bool { return c.kind == kindSuppressed }
+
+// MarshalJSON writes a number as a JSON number, a withheld value as "*", a
+// value that does not apply as null and a label as a string.
+func (c Cell) MarshalJSON() ([]byte, error) {
+	switch c.kind {
+	case kindNumber:
+		return []byte(c.text), nil
+	case kindEmpty:
+		return []byte("null"), nil
+	}
+	return json.Marshal(c.text)
+}
+
+// Report is a table of aggregate results fit to show to commissioners:
+// every count in it has been through Suppress. Reports never hold person
+// keys or other row-level values.
+type Report struct {
+	Title   string
+	AsOf    models.Date
+	Columns []string
+	Rows    [][]Cell
+	// Notes explain the population and method; the suppression rule is
+	// always added when the report is written.
+	Notes []string
+}
+
+// WriteText writes the report as an aligned plain-text table with its
+// title, as-of date and notes: text columns left-aligned, numbers right.
+func (r *Report) WriteText(w io.Writer) error {
+	widths := make([]int, len(r.Columns))
+	numeric := make([]bool, len(r.Columns))
+	for i, c := range r.Columns {
+		widths[i] = utf8.RuneCountInString(c)
+	}
+	for _, row := range r.Rows {
+		for i, c := range row {
+			if i < len(widths) {
+				widths[i] = max(widths[i], utf8.RuneCountInString(c.text))
+				numeric[i] = numeric[i] || c.kind != kindLabel
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\nAs at %s\n\n", r.Title, r.AsOf)
+	line := func(cells []string) {
+		for i, s := range cells {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s))
+			switch {
+			case numeric[i]:
+				b.WriteString(pad + s)
+			case i == len(cells)-1:
+				b.WriteString(s)
+			default:
+				b.WriteString(s + pad)
+			}
+		}
+		b.WriteString("\n")
+	}
+	line(r.Columns)
+	rules := make([]string, len(widths))
+	for i, n := range widths {
+		rules[i] = strings.Repeat("-", n)
+	}
+	line(rules)
+	for _, row := range r.Rows {
+		cells := make([]string, len(r.Columns))
+		for i := range cells {
+			if i < len(row) {
+				cells[i] = row[i].text
+			}
+		}
+		line(cells)
+	}
+	b.WriteString("\nNotes:\n")
+	for _, n := range append(r.Notes[:len(r.Notes):len(r.Notes)], suppressionNote) {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as one JSON object. Rows are arrays in
+// column order; numbers are JSON numbers, withheld values "*" and values
+// that do not apply null.
+func (r *Report) WriteJSON(w io.Writer) error {
+	rows := r.Rows
+	if rows == nil {
+		rows = [][]Cell{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Title       string   `json:"title"`
+		AsOf        string   `json:"as_of"`
+		Columns     []string `json:"columns"`
+		Rows        [][]Cell `json:"rows"`
+		Notes       []string `json:"notes,omitempty"`
+		Suppression string   `json:"suppression"`
+	}{r.Title, r.AsOf.String(), r.Columns, rows, r.Notes, suppressionNote})
+}

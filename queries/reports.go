@@ -1,0 +1,139 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pophealth/pophealth/models"
+)
+
+// cohortRow is one row of sql/cohort.sql. Its counts are exact and never
+// leave the package: CohortReport suppresses them.
+type cohortRow struct {
+	ageBand, sex       string
+	cohort, registered int64
+}
+
+// CohortReport counts people with type 2 diabetes and at least one other
+// long-term condition, alive and registered on asOf, by age band and sex,
+// against the registered population (sql/cohort.sql). Counts are
+// suppressed.
+func (e *Engine) CohortReport(ctx context.Context, asOf models.Date) (*Report, error) {
+	rows, err := e.cohortCounts(ctx, asOf)
+	if err != nil {
+		return nil, err
+	}
+	return cohortReport(asOf, rows), nil
+}
+
+func (e *Engine) cohortCounts(ctx context.Context, asOf models.Date) ([]cohortRow, error) {
+	var out []cohortRow
+	err := e.query(ctx, "cohort.sql", asOf, func(rows *sql.Rows) error {
+		var r cohortRow
+		if err := rows.Scan(&r.ageBand, &r.sex, &r.cohort, &r.registered); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+func cohortReport(asOf models.Date, rows []cohortRow) *Report {
+	r := &Report{
+		Title:   "People with type 2 diabetes and at least one other long-term condition",
+		AsOf:    asOf,
+		Columns: []string{"Age band", "Sex", "People", "Registered", "Per 1,000 registered"},
+		Notes: []string{
+			"Population: people alive and registered with a GP practice on the as-at date.",
+			"Cohort: a type 2 diabetes diagnosis and a diagnosis of another long-term condition (codelists/ltc.csv), both recorded by the as-at date.",
+			"Age is in whole years on the as-at date, from year and month of birth.",
+		},
+	}
+	var cohort, registered int64
+	for _, x := range rows {
+		r.Rows = append(r.Rows, []Cell{label(x.ageBand), label(x.sex), Suppress(x.cohort), Suppress(x.registered), ratio(x.cohort, x.registered, 1000)})
+		cohort += x.cohort
+		registered += x.registered
+	}
+	r.Rows = append(r.Rows, []Cell{label("All ages"), label("All"), Suppress(cohort), Suppress(registered), ratio(cohort, registered, 1000)})
+	return r
+}
+
+// riskRow is one row of sql/risk.sql, exact like cohortRow.
+type riskRow struct {
+	tier                int
+	label               string
+	people, conditions  int64
+	emergencyAdmissions int64
+	aged75Plus          int64
+	minScore, maxScore  sql.NullInt64
+}
+
+// RiskRanking scores everyone alive and registered on asOf with a simple
+// additive score (age band, number of long-term conditions, emergency
+// admissions in the previous 12 months; see sql/risk.sql), ranks them into
+// the four tiers of the Kaiser Permanente pyramid (top 0.5%, next 4.5%,
+// next 15%, remaining 80%) and describes each tier. Only aggregates are
+// reported, and counts are suppressed.
+func (e *Engine) RiskRanking(ctx context.Context, asOf models.Date) (*Report, error) {
+	rows, err := e.riskCounts(ctx, asOf)
+	if err != nil {
+		return nil, err
+	}
+	return riskReport(asOf, rows), nil
+}
+
+func (e *Engine) riskCounts(ctx context.Context, asOf models.Date) ([]riskRow, error) {
+	var out []riskRow
+	err := e.query(ctx, "risk.sql", asOf, func(rows *sql.Rows) error {
+		var r riskRow
+		if err := rows.Scan(&r.tier, &r.label, &r.people, &r.conditions, &r.emergencyAdmissions, &r.aged75Plus, &r.minScore, &r.maxScore); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+func riskReport(asOf models.Date, rows []riskRow) *Report {
+	r := &Report{
+		Title:   "Risk stratification: population by tier of the risk pyramid",
+		AsOf:    asOf,
+		Columns: []string{"Tier", "People", "Score range", "Mean long-term conditions", "Emergency admissions per 1,000", "Aged 75+ (%)"},
+		Notes: []string{
+			"Population: people alive and registered with a GP practice on the as-at date.",
+			"Score: 0-4 points for age (40-59: 1, 60-69: 2, 70-79: 3, 80+: 4), 1 point per long-term condition, " +
+				"2 points per emergency admission in the 12 months before the as-at date (at most 3 counted).",
+			"Tiers: people ranked by score, highest first; equal scores are ordered arbitrarily but repeatably, " +
+				"so people with the same score may fall in neighbouring tiers.",
+		},
+	}
+	for _, x := range rows {
+		r.Rows = append(r.Rows, []Cell{
+			label(x.label),
+			Suppress(x.people),
+			scoreRange(x.minScore, x.maxScore, x.people),
+			ratio(x.conditions, x.people, 1),
+			ratio(x.emergencyAdmissions, x.people, 1000),
+			ratio(x.aged75Plus, x.people, 100),
+		})
+	}
+	return r
+}
+
+// scoreRange shows the scores a tier spans, withheld when the tier is small
+// enough for its scores to describe individuals.
+func scoreRange(lo, hi sql.NullInt64, people int64) Cell {
+	switch {
+	case people == 0 || !lo.Valid || !hi.Valid:
+		return Cell{kind: kindEmpty, text: "-"}
+	case people <= suppressMax:
+		return Cell{kind: kindSuppressed, text: "*"}
+	case lo.Int64 == hi.Int64:
+		return label(fmt.Sprint(lo.Int64))
+	}
+	return label(fmt.Sprintf("%d-%d", lo.Int64, hi.Int64))
+}
