@@ -91,7 +91,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 	}
 	res := IngestResult{Ignored: ignored, Rows: map[string]int64{}}
 	for _, p := range ignored {
-		log.Warn("ignoring file of unknown feed type", "file", p)
+		log.Info("ignoring file of unknown feed type", "file", p)
 	}
 
 	// Hash first: the content hash decides whether a file is new.

@@ -163,19 +163,30 @@ func readManifest(name, id string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake manifest: %w", err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	m, err := parseManifest(b, id)
+	if err != nil {
 		return nil, fmt.Errorf("lake manifest %s: %w", name, err)
+	}
+	return m, nil
+}
+
+// parseManifest decodes the manifest of batch id and checks it can be
+// trusted: Recover renames the files it lists, so a path that escapes the
+// lake's zones is refused here.
+func parseManifest(data []byte, id string) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
 	}
 	switch {
 	case m.Version < 1 || m.Version > manifestVersion:
-		return nil, fmt.Errorf("lake manifest %s: version %d not understood (want 1-%d)", name, m.Version, manifestVersion)
+		return nil, fmt.Errorf("version %d not understood (want 1-%d)", m.Version, manifestVersion)
 	case m.BatchID != id:
-		return nil, fmt.Errorf("lake manifest %s: holds batch %q, not %q", name, m.BatchID, id)
+		return nil, fmt.Errorf("holds batch %q, not %q", m.BatchID, id)
 	}
 	for _, f := range m.Files {
 		if err := validRelPath(f.Path); err != nil {
-			return nil, fmt.Errorf("lake manifest %s: %w", name, err)
+			return nil, err
 		}
 	}
 	return &m, nil

@@ -175,6 +175,7 @@ func (e *Engine) lockDown(ctx context.Context, readable []string) error {
 	}
 	for _, stmt := range []string{
 		"SET autoinstall_known_extensions = false",
+		"SET parquet_metadata_cache = true",
 		"SET autoload_known_extensions = false",
 		"SET allowed_paths = [" + strings.Join(quoted, ", ") + "]",
 		"SET enable_external_access = false",

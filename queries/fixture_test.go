@@ -47,7 +47,9 @@ const (
 	gpDx = "B1"
 )
 
-func snomed(code string) dx { return dx{gpDx, models.FeedGP, models.SNOMED, code, date(2020, time.January, 1)} }
+func snomed(code string) dx {
+	return dx{gpDx, models.FeedGP, models.SNOMED, code, date(2020, time.January, 1)}
+}
 
 func icd(feed models.Feed, code string, when *models.Date) dx {
 	return dx{"B2", feed, models.ICD10, code, when}
@@ -83,7 +85,9 @@ func fixturePeople() (people []models.PersonRow, diagnoses map[string][]dx, even
 	// Age 44, 40-59 male: T2D as ICD-10 E119 (matches E11 by prefix) + asthma. Cohort. Score 1+2.
 	add(gpPerson("p02", "male", 1980, 1), icd(models.FeedHL7, "E119", date(2021, time.May, 1)), snomed(ast))
 	// Age 73, 70-79 female: T2D only. Registered, not cohort. Score 3+1.
+	// A pre-admission booked for 2099 (after any commit date, so not data).
 	add(gpPerson("p03", "female", 1950, 6), snomed(t2d))
+	events["p03"] = []event{{models.FeedHL7, "e9", "A05", "inpatient", "elective", date(2099, time.January, 1), nil, false}}
 	// Age 84, 80+ male: hypertension + CKD, no diabetes. Not cohort.
 	// Three emergency admissions in the year (see events). Score 4+2+6 = 12.
 	add(gpPerson("p04", "male", 1940, 2), snomed(htn), snomed(ckd))

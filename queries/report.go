@@ -164,17 +164,23 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
-// WriteJSON writes the report as one JSON object. Rows are arrays in
-// column order; numbers are JSON numbers, withheld values "*" and values
-// that do not apply null.
+// WriteJSON writes the report as one indented JSON object (see MarshalJSON).
 func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// MarshalJSON encodes the report as an object with its title, as-of date
+// (YYYY-MM-DD), columns, rows, notes and the suppression rule. Rows are
+// arrays in column order; numbers are JSON numbers, withheld values "*"
+// and values that do not apply null.
+func (r *Report) MarshalJSON() ([]byte, error) {
 	rows := r.Rows
 	if rows == nil {
 		rows = [][]Cell{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
+	return json.Marshal(struct {
 		Title       string   `json:"title"`
 		AsOf        string   `json:"as_of"`
 		Columns     []string `json:"columns"`

@@ -55,10 +55,10 @@ func TestRatio_WithholdsRatesOfSmallNumbers(t *testing.T) {
 		{0, 16, 1000, "0.0"},
 		{30, 16, 1, "1.9"},
 		{10, 16, 100, "62.5"},
-		{3, 500, 1000, "*"},  // small numerator
-		{8, 7, 100, "*"},     // small denominator
-		{0, 7, 100, "*"},     // small denominator, even with nothing counted
-		{0, 0, 100, "-"},     // over nobody
+		{3, 500, 1000, "*"}, // small numerator
+		{8, 7, 100, "*"},    // small denominator
+		{0, 7, 100, "*"},    // small denominator, even with nothing counted
+		{0, 0, 100, "-"},    // over nobody
 		{100, 100, 100, "100.0"},
 	} {
 		if got := ratio(tc.num, tc.den, tc.scale).String(); got != tc.want {
@@ -118,6 +118,14 @@ func TestReport_WriteJSONKeepsNumbersAndMarksWithheldValues(t *testing.T) {
 	want := `{Sample 2024-03-31 [Band People Rate Range] [[0-17 * * *] [80+ 1235 0 2-9] [unknown 0 <nil> <nil>]] [Population: everyone.] ` + suppressionNote + `}`
 	if s := fmt.Sprint(got); s != want {
 		t.Errorf("WriteJSON decoded to\n%s\nwant\n%s", s, want)
+	}
+	// Reports marshalled by encoding/json (a list of them, say) look the same.
+	list, err := json.Marshal([]*Report{sampleReport()})
+	must(t, err)
+	var compact bytes.Buffer
+	must(t, json.Compact(&compact, b.Bytes()))
+	if want := "[" + compact.String() + "]"; string(list) != want {
+		t.Errorf("json.Marshal([]*Report) = %s\nwant %s", list, want)
 	}
 	for _, c := range []struct {
 		row, col int

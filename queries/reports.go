@@ -3,10 +3,33 @@ package queries
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/pophealth/pophealth/models"
 )
+
+// ErrNoData is returned by DataEnd when the lake holds no dated records.
+var ErrNoData = errors.New("queries: the lake holds no dated records")
+
+// DataEnd returns the latest date carried by any clinical record in the
+// lake, ignoring dates after the newest batch was committed
+// (sql/data_end.sql): the natural as-of date for reports when the caller
+// has none.
+func (e *Engine) DataEnd(ctx context.Context) (models.Date, error) {
+	body, err := sqlFiles.ReadFile("sql/data_end.sql")
+	if err != nil {
+		return 0, fmt.Errorf("queries: %w", err)
+	}
+	var end sql.NullTime
+	if err := e.db.QueryRowContext(ctx, string(body)).Scan(&end); err != nil {
+		return 0, fmt.Errorf("queries: sql/data_end.sql: %w", err)
+	}
+	if !end.Valid {
+		return 0, ErrNoData
+	}
+	return models.DateOf(end.Time.UTC()), nil
+}
 
 // cohortRow is one row of sql/cohort.sql. Its counts are exact and never
 // leave the package: CohortReport suppresses them.

@@ -3,11 +3,16 @@ package queries
 import (
 	"bytes"
 	"database/sql"
+	"errors"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/models"
 )
 
 // texts renders report rows as their shown strings.
@@ -62,9 +67,28 @@ func TestCohortReport_SuppressesSmallCounts(t *testing.T) {
 	}
 	var text bytes.Buffer
 	must(t, r.WriteText(&text))
-	for _, exact := range []string{" 1 ", " 2 ", " 14 ", " 21 "} {
-		if strings.Contains(text.String(), exact) {
-			t.Errorf("rendered report shows an exact small or unrounded count %q:\n%s", exact, text.String())
+	checkRenderedCounts(t, text.String(), 2, 3)
+}
+
+// checkRenderedCounts checks every count a rendered report shows in the
+// given columns: each must be 0, * or a multiple of 5, never an exact count.
+func checkRenderedCounts(t *testing.T, text string, countCols ...int) {
+	t.Helper()
+	lines := strings.Split(text, "\n")
+	body := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "---") })
+	if body < 0 {
+		t.Fatalf("no table in\n%s", text)
+	}
+	for _, line := range lines[body+1:] {
+		if line == "" {
+			break
+		}
+		fields := regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(line), -1)
+		for _, c := range countCols {
+			n, err := strconv.Atoi(fields[c])
+			if fields[c] != "*" && (err != nil || n%5 != 0) {
+				t.Errorf("rendered count %q in line %q is neither * nor a multiple of 5", fields[c], line)
+			}
 		}
 	}
 }
@@ -101,17 +125,20 @@ func TestRiskRanking_ReportsSuppressedAggregatesOnly(t *testing.T) {
 	want := []string{
 		"Very high (top 0.5%) | * | * | * | * | *",
 		"High (next 4.5%) | * | * | * | * | *",
-		"Moderate (next 15%) | * | * | * | 0.0 | *",
+		"Moderate (next 15%) | * | * | * | * | *", // 0 admissions among 3 people: the denominator is small
 		"Low (remaining 80%) | 15 | 2-5 | 1.9 | 0.0 | 62.5",
 	}
 	if got := texts(r.Rows); !slices.Equal(got, want) {
 		t.Errorf("risk report rows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	var out bytes.Buffer
-	must(t, r.WriteJSON(&out))
-	must(t, r.WriteText(&out))
-	if strings.Contains(out.String(), "p0") || strings.Contains(out.String(), "p70") {
-		t.Errorf("risk report mentions a person key:\n%s", out.String())
+	var text, js bytes.Buffer
+	must(t, r.WriteText(&text))
+	must(t, r.WriteJSON(&js))
+	checkRenderedCounts(t, text.String(), 1)
+	for _, out := range []string{text.String(), js.String()} {
+		if strings.Contains(out, "p0") || strings.Contains(out, "p1") || strings.Contains(out, "p70") {
+			t.Errorf("risk report mentions a person key:\n%s", out)
+		}
 	}
 }
 
@@ -133,5 +160,21 @@ func TestReports_OnAnEmptyLakeShowZeros(t *testing.T) {
 	}
 	if len(risk.Rows) != 4 {
 		t.Errorf("empty risk report has %d tiers, want 4", len(risk.Rows))
+	}
+}
+
+func TestDataEnd_IsLatestRecordDateUpToTheNewestCommit(t *testing.T) {
+	e := openEngine(t, fixtureLake(t))
+	got, err := e.DataEnd(t.Context())
+	must(t, err)
+	// p07's atrial fibrillation, recorded 2024-06-01; p03's admission booked
+	// for 2099 lies after the commit and does not count.
+	if want := models.NewDate(2024, time.June, 1); got != want {
+		t.Errorf("DataEnd = %s, want %s", got, want)
+	}
+	empty, err := lake.Open(t.TempDir())
+	must(t, err)
+	if _, err := openEngine(t, empty).DataEnd(t.Context()); !errors.Is(err, ErrNoData) {
+		t.Errorf("DataEnd on an empty lake: err = %v, want ErrNoData", err)
 	}
 }

@@ -65,26 +65,30 @@ func (w *worker) dirtyIdentity(d *DirtCounts) identity {
 		id.traced = r.Float64() >= untracedShare
 	}
 	if r.Float64() < m.opts.NameVariant {
-		switch r.IntN(3) {
-		case 0:
-			if nick, ok := nicknames[p.given]; ok {
-				id.given = nick[r.IntN(len(nick))]
-				d.Nickname++
-				return id
-			}
-		case 1:
-			if v := surnameVariant(r, p.family); v != "" {
-				id.family = v
-				d.SurnameVariant++
-				return id
-			}
+		// Choose evenly among the variants the name allows; a typo always
+		// fits.
+		nicks, surname := nicknames[p.given], surnameVariant(r, p.family)
+		kinds := 1
+		if len(nicks) > 0 {
+			kinds++
 		}
-		if r.IntN(2) == 0 {
+		if surname != "" {
+			kinds++
+		}
+		switch k := r.IntN(kinds); {
+		case k == 1 && len(nicks) > 0:
+			id.given = nicks[r.IntN(len(nicks))]
+			d.Nickname++
+		case k >= 1:
+			id.family = surname
+			d.SurnameVariant++
+		case r.IntN(2) == 0:
 			id.given = typo(r, id.given)
-		} else {
+			d.NameTypo++
+		default:
 			id.family = typo(r, id.family)
+			d.NameTypo++
 		}
-		d.NameTypo++
 	}
 	return id
 }

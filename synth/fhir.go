@@ -8,22 +8,28 @@ import (
 
 // The community trust that sends FHIR, and the systems its resources use.
 const (
-	communityTrustODS    = "RY6"
-	fhirNHSNumberSystem  = "https://fhir.nhs.uk/Id/nhs-number"
-	fhirODSSystem        = "https://fhir.nhs.uk/Id/ods-organization-code"
-	fhirLocalIDSystem    = "https://fhir.ry6.nhs.uk/Id/local-patient-number"
-	fhirVerificationURL  = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
-	fhirVerificationCS   = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus"
-	fhirSNOMEDSystem     = "http://snomed.info/sct"
-	fhirDMDSystem        = "https://dmd.nhs.uk"
-	fhirUCUMSystem       = "http://unitsofmeasure.org"
-	fhirActCodeSystem    = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-	fhirClinicalStatus   = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-	fhirVerStatus        = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-	fhirConditionCat     = "http://terminology.hl7.org/CodeSystem/condition-category"
-	fhirObservationCat   = "http://terminology.hl7.org/CodeSystem/observation-category"
-	fhirBaseShare        = 0.32 // chance a person without conditions is known to the trust
+	communityTrustODS   = "RY6"
+	fhirNHSNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
+	fhirODSSystem       = "https://fhir.nhs.uk/Id/ods-organization-code"
+	fhirLocalIDSystem   = "https://fhir.ry6.nhs.uk/Id/local-patient-number"
+	fhirVerificationURL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
+	fhirVerificationCS  = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus"
+	fhirSNOMEDSystem    = "http://snomed.info/sct"
+	fhirDMDSystem       = "https://dmd.nhs.uk"
+	fhirUCUMSystem      = "http://unitsofmeasure.org"
+	fhirActCodeSystem   = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+	fhirClinicalStatus  = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+	fhirVerStatus       = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+	fhirConditionCat    = "http://terminology.hl7.org/CodeSystem/condition-category"
+	fhirObservationCat  = "http://terminology.hl7.org/CodeSystem/observation-category"
+)
+
+// The chance that the community trust knows a person is fhirBaseShare plus
+// fhirPerConditionRise per long-term condition, at most fhirMaxShare.
+const (
+	fhirBaseShare        = 0.32
 	fhirPerConditionRise = 0.12
+	fhirMaxShare         = 0.85
 )
 
 // writeFHIR writes the person's resources if the community trust knows
@@ -31,7 +37,7 @@ const (
 // people overall.
 func (w *worker) writeFHIR(c *chunk) {
 	m, r, p := w.m, w.r, &w.p
-	if r.Float64() >= min(0.85, fhirBaseShare+fhirPerConditionRise*float64(p.nconds)) {
+	if r.Float64() >= min(fhirMaxShare, fhirBaseShare+fhirPerConditionRise*float64(p.nconds)) {
 		return
 	}
 	c.stats.fhirPatients++

@@ -40,7 +40,7 @@ func TestGenerate_IsByteIdenticalWhateverTheWorkers(t *testing.T) {
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s differs between 1 and 4 workers", rel)
 		}
-		if c, _ := os.ReadFile(filepath.Join(otherSeed, rel)); bytes.Equal(a, c) && rel != "malformed.csv" {
+		if c, _ := os.ReadFile(filepath.Join(otherSeed, rel)); bytes.Equal(a, c) {
 			t.Errorf("%s is the same for seeds 1 and 2", rel)
 		}
 		files++
@@ -754,5 +754,17 @@ func TestGenerate_WritesSummaryFile(t *testing.T) {
 	b, _ := json.Marshal(want)
 	if !bytes.Equal(a, b) || read.Options.Start != DefaultOptions().Start || read.People != 1500 {
 		t.Errorf("synth.json reads back as\n%s\nwant\n%s", a, b)
+	}
+}
+
+func TestGenerate_FailsOnUnwritableOutDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.People, opts.OutDir = 10, file
+	if _, err := Generate(context.Background(), opts, nil); err == nil || !strings.Contains(err.Error(), "not-a-dir") {
+		t.Fatalf("Generate into a file: %v, want an error naming it", err)
 	}
 }

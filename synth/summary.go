@@ -20,6 +20,8 @@ const (
 // (records and malformed records per file) and approximate ones
 // (prevalence, deaths) without re-reading the feeds.
 type Summary struct {
+	// Options are the options that determine the output; OutDir and
+	// Workers, which do not, are left zero.
 	Options Options `json:"options"`
 	People  int     `json:"people"`
 	// Deaths counts people who died during the study period.

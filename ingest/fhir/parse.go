@@ -17,14 +17,14 @@ import (
 
 // Limits that bound the memory one file can take.
 const (
-	// MaxLine is the longest NDJSON line accepted, in bytes. A longer line
-	// is quarantined without being held in memory whole.
-	MaxLine = 16 << 20
-	// MaxDocument is the largest pretty-printed JSON document (typically a
-	// Bundle) accepted. Such a document is read whole, because a Bundle's
-	// members may come in any order; a larger one is quarantined as a
-	// single record and should be re-exported as NDJSON.
-	MaxDocument = 64 << 20
+	// lineLimit is the longest NDJSON line accepted, in bytes. A longer
+	// line is quarantined without being held in memory whole.
+	lineLimit = 16 << 20
+	// documentLimit is the largest JSON document (typically a
+	// pretty-printed Bundle) accepted. A document is read whole, because a
+	// Bundle's members may come in any order; a larger one is quarantined
+	// as a single record and should be exported as NDJSON instead.
+	documentLimit = 64 << 20
 	// oversizedRaw is how much of an oversized record quarantine keeps:
 	// enough to recognise it; Line and Offset locate the rest in the file.
 	oversizedRaw = 64 << 10
@@ -60,8 +60,8 @@ func newParser(ctx context.Context, file string, sink feed.Sink) *parser {
 		file:        file,
 		sink:        sink,
 		today:       models.DateOf(time.Now()),
-		maxLine:     MaxLine,
-		maxDocument: MaxDocument,
+		maxLine:     lineLimit,
+		maxDocument: documentLimit,
 		r:           newReader(),
 	}
 }
@@ -89,7 +89,8 @@ type position struct {
 	line, offset int64
 }
 
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+// utf8BOM is the byte-order mark some exporters write at the start of a file.
+const utf8BOM = "\ufeff"
 
 func (p *parser) parse(r io.Reader) error {
 	if err := p.ctx.Err(); err != nil {
@@ -97,7 +98,7 @@ func (p *parser) parse(r io.Reader) error {
 	}
 	br := bufio.NewReaderSize(r, readBuffer)
 	var offset int64
-	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+	if head, _ := br.Peek(len(utf8BOM)); string(head) == utf8BOM {
 		_, _ = br.Discard(len(utf8BOM))
 		offset = int64(len(utf8BOM))
 	}
@@ -125,7 +126,7 @@ func isDocument(head []byte) bool {
 		return false
 	}
 	second, _, _ := nextLine(rest)
-	second = bytes.TrimPrefix(second, utf8BOM)
+	second = bytes.TrimPrefix(second, []byte(utf8BOM))
 	return len(second) > 0 && second[0] != '{'
 }
 
@@ -155,7 +156,7 @@ func (p *parser) lines(br *bufio.Reader, offset int64) error {
 			return fmt.Errorf("fhir: reading %s:%d: %w", p.file, lineNo, err)
 		}
 		lead := leadingSpace(line)
-		if bytes.HasPrefix(line[lead:], utf8BOM) {
+		if bytes.HasPrefix(line[lead:], []byte(utf8BOM)) {
 			// Files joined with cat keep their byte-order marks.
 			lead += len(utf8BOM)
 		}

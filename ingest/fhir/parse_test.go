@@ -101,7 +101,7 @@ func TestParse_QuarantinesWithReason(t *testing.T) {
 		{"truncated-line.ndjson", "invalid JSON: unexpected EOF", 2, "o1"},
 		{"invalid-utf8.ndjson", "invalid JSON: invalid UTF-8", 2, "p3"},
 		{"duplicate-member.ndjson", `invalid JSON: duplicate object member name "gender"`, 2, "p4"},
-		{"data-after-object.ndjson", "invalid JSON: data after the top-level object", 2, "p11"},
+		{"data-after-object.ndjson", "invalid JSON: data after the top-level value", 2, "p11"},
 		{"not-an-object.ndjson", "want a JSON object, got array", 2, ""},
 		{"wrong-json-type.ndjson", "Patient.birthDate: want string, got number", 2, "p5"},
 		{"number-out-of-range.ndjson", "Observation.valueQuantity.value: number 1e999 out of range", 2, "o4"},

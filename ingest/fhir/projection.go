@@ -13,9 +13,9 @@ func (c *coding) read(r *reader) error {
 	return r.object(func(name []byte) (err error) {
 		switch string(name) {
 		case "system":
-			c.System, err = r.str()
+			c.System, err = r.code()
 		case "code":
-			c.Code, err = r.str()
+			c.Code, err = r.code()
 		default:
 			err = r.skip()
 		}
@@ -77,7 +77,7 @@ func (e *extension) read(r *reader) error {
 	return r.object(func(name []byte) (err error) {
 		switch string(name) {
 		case "url":
-			e.URL, err = r.str()
+			e.URL, err = r.code()
 		case "valueCodeableConcept":
 			err = e.ValueCodeableConcept.read(r)
 		default:
@@ -97,7 +97,7 @@ func (id *identifier) read(r *reader) error {
 	return r.object(func(name []byte) (err error) {
 		switch string(name) {
 		case "system":
-			id.System, err = r.str()
+			id.System, err = r.code()
 		case "value":
 			id.Value, err = r.str()
 		case "period":
@@ -141,7 +141,7 @@ func (n *humanName) read(r *reader) error {
 	return r.object(func(name []byte) (err error) {
 		switch string(name) {
 		case "use":
-			n.Use, err = r.str()
+			n.Use, err = r.code()
 		case "family":
 			n.Family, err = r.str()
 		case "given":
@@ -168,7 +168,7 @@ func (a *address) read(r *reader) error {
 	return r.object(func(name []byte) (err error) {
 		switch string(name) {
 		case "use":
-			a.Use, err = r.str()
+			a.Use, err = r.code()
 		case "postalCode":
 			a.PostalCode, err = r.str()
 		case "period":
@@ -213,7 +213,7 @@ func (p *patientResource) read(r *reader) error {
 		case "name":
 			err = list(r, &p.Name, (*humanName).read)
 		case "gender":
-			p.Gender, err = r.str()
+			p.Gender, err = r.code()
 		case "birthDate":
 			p.BirthDate, err = r.str()
 		case "deceasedDateTime":
@@ -249,7 +249,7 @@ func (e *encounterResource) read(r *reader) error {
 		case "id":
 			e.ID, err = r.str()
 		case "status":
-			e.Status, err = r.str()
+			e.Status, err = r.code()
 		case "class":
 			e.ClassCode, err = readClass(r)
 		case "subject":
@@ -276,7 +276,7 @@ func (e *encounterResource) read(r *reader) error {
 }
 
 func readClass(r *reader) (string, error) {
-	if r.dec.PeekKind() != '[' {
+	if r.peek() != '[' {
 		var c coding
 		err := c.read(r)
 		return c.Code, err
@@ -337,11 +337,11 @@ func (q *quantity) read(r *reader) error {
 		case "value":
 			q.Value, err = r.number()
 		case "unit":
-			q.Unit, err = r.str()
+			q.Unit, err = r.code()
 		case "system":
-			q.System, err = r.str()
+			q.System, err = r.code()
 		case "code":
-			q.Code, err = r.str()
+			q.Code, err = r.code()
 		default:
 			err = r.skip()
 		}
@@ -360,8 +360,7 @@ func (c *component) read(r *reader) error {
 		case "code":
 			return c.Code.read(r)
 		case "valueQuantity":
-			c.ValueQuantity = new(quantity)
-			return c.ValueQuantity.read(r)
+			return optional(r, &c.ValueQuantity, (*quantity).read)
 		}
 		return r.skip()
 	})
@@ -383,7 +382,7 @@ func (o *observationResource) read(r *reader) error {
 		case "id":
 			o.ID, err = r.str()
 		case "status":
-			o.Status, err = r.str()
+			o.Status, err = r.code()
 		case "code":
 			err = o.Code.read(r)
 		case "subject":
@@ -395,8 +394,7 @@ func (o *observationResource) read(r *reader) error {
 		case "effectiveInstant":
 			o.EffectiveInstant, err = r.str()
 		case "valueQuantity":
-			o.ValueQuantity = new(quantity)
-			err = o.ValueQuantity.read(r)
+			err = optional(r, &o.ValueQuantity, (*quantity).read)
 		case "component":
 			err = list(r, &o.Component, (*component).read)
 		default:
@@ -427,12 +425,11 @@ func (m *medicationResource) read(r *reader) error {
 		case "id":
 			m.ID, err = r.str()
 		case "status":
-			m.Status, err = r.str()
+			m.Status, err = r.code()
 		case "medicationCodeableConcept":
-			m.MedicationCodeableConcept = new(codeableConcept)
-			err = m.MedicationCodeableConcept.read(r)
+			err = optional(r, &m.MedicationCodeableConcept, (*codeableConcept).read)
 		case "medicationReference":
-			m.HasMedicationReference = true
+			m.HasMedicationReference = r.peek() != 'n'
 			err = r.skip()
 		case "subject":
 			err = m.Subject.read(r)

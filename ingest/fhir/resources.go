@@ -3,6 +3,7 @@ package fhir
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/models/nhsnumber"
@@ -63,7 +64,10 @@ func (p *parser) patient(raw []byte, ref *models.SourceRef) (string, error) {
 	if rec.DeathDate, err = dateField("Patient.deceasedDateTime", r.DeceasedDateTime); err != nil {
 		return "", err
 	}
-	if rec.BirthDate != nil && rec.DeathDate != nil && *rec.DeathDate < *rec.BirthDate {
+	// A partial date stands for the first day of its period, so only
+	// full dates can show a death before birth.
+	if rec.BirthDate != nil && rec.DeathDate != nil && *rec.DeathDate < *rec.BirthDate &&
+		len(r.BirthDate) >= len(time.DateOnly) && len(r.DeceasedDateTime) >= len(time.DateOnly) {
 		return "", fmt.Errorf("Patient.deceasedDateTime: %s is before birthDate %s", r.DeceasedDateTime, r.BirthDate)
 	}
 
@@ -201,7 +205,7 @@ func (p *parser) encounter(raw []byte, ref *models.SourceRef) (string, error) {
 	if err := setRecordID("Encounter", r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID("Encounter", "subject", r.Subject)
+	patient, err := subjectID("Encounter", r.Subject)
 	if err != nil {
 		return "", err
 	}
@@ -260,13 +264,13 @@ func (p *parser) condition(raw []byte, ref *models.SourceRef) (string, error) {
 	if err := setRecordID("Condition", r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID("Condition", "subject", r.Subject)
+	patient, err := subjectID("Condition", r.Subject)
 	if err != nil {
 		return "", err
 	}
 	date, err := firstDate(
-		[2]string{"Condition.recordedDate", r.RecordedDate},
-		[2]string{"Condition.onsetDateTime", r.OnsetDateTime})
+		dateMember{"Condition.recordedDate", r.RecordedDate},
+		dateMember{"Condition.onsetDateTime", r.OnsetDateTime})
 	if err != nil {
 		return "", err
 	}
@@ -284,7 +288,7 @@ func (p *parser) condition(raw []byte, ref *models.SourceRef) (string, error) {
 		}
 		p.out = append(p.out, &models.Diagnosis{
 			Ref: *ref, PatientID: patient, EncounterID: encounter,
-			System: system, Code: code, Date: date,
+			System: system, Code: code, Date: copyDate(date),
 		})
 	}
 	if len(p.out) == n {
@@ -329,14 +333,14 @@ func (p *parser) observation(raw []byte, ref *models.SourceRef) (string, error) 
 	if err := setRecordID("Observation", r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID("Observation", "subject", r.Subject)
+	patient, err := subjectID("Observation", r.Subject)
 	if err != nil {
 		return "", err
 	}
 	date, err := firstDate(
-		[2]string{"Observation.effectiveDateTime", r.EffectiveDateTime},
-		[2]string{"Observation.effectivePeriod.start", r.EffectivePeriod.Start},
-		[2]string{"Observation.effectiveInstant", r.EffectiveInstant})
+		dateMember{"Observation.effectiveDateTime", r.EffectiveDateTime},
+		dateMember{"Observation.effectivePeriod.start", r.EffectivePeriod.Start},
+		dateMember{"Observation.effectiveInstant", r.EffectiveInstant})
 	if err != nil {
 		return "", err
 	}
@@ -349,7 +353,7 @@ func (p *parser) observation(raw []byte, ref *models.SourceRef) (string, error) 
 		if system == "" {
 			return
 		}
-		o := &models.Observation{Ref: *ref, PatientID: patient, System: system, Code: code, Date: date}
+		o := &models.Observation{Ref: *ref, PatientID: patient, System: system, Code: code, Date: copyDate(date)}
 		if q != nil && q.Value != nil {
 			v := *q.Value
 			o.Value = &v
@@ -404,7 +408,7 @@ func (p *parser) medication(raw []byte, typ string, ref *models.SourceRef) (stri
 	if err := setRecordID(typ, r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID(typ, "subject", r.Subject)
+	patient, err := subjectID(typ, r.Subject)
 	if err != nil {
 		return "", err
 	}
@@ -413,9 +417,9 @@ func (p *parser) medication(raw []byte, typ string, ref *models.SourceRef) (stri
 		date, err = dateField("MedicationRequest.authoredOn", r.AuthoredOn)
 	} else {
 		date, err = firstDate(
-			[2]string{"MedicationStatement.effectiveDateTime", r.EffectiveDateTime},
-			[2]string{"MedicationStatement.effectivePeriod.start", r.EffectivePeriod.Start},
-			[2]string{"MedicationStatement.dateAsserted", r.DateAsserted})
+			dateMember{"MedicationStatement.effectiveDateTime", r.EffectiveDateTime},
+			dateMember{"MedicationStatement.effectivePeriod.start", r.EffectivePeriod.Start},
+			dateMember{"MedicationStatement.dateAsserted", r.DateAsserted})
 	}
 	if err != nil {
 		return "", err

@@ -87,6 +87,8 @@ func TestParse_MapsPatient(t *testing.T) {
 			models.PatientRecord{NHSNumberStatus: models.NHSMissing, BirthDate: date(1980, 1, 1)}},
 		{"death date in its own zone", `"birthDate":"1927-05-21","deceasedDateTime":"1989-05-09T20:35:22-04:00"`,
 			models.PatientRecord{NHSNumberStatus: models.NHSMissing, BirthDate: date(1927, 5, 21), DeathDate: date(1989, 5, 9)}},
+		{"death in the year of birth, known to the year only", `"birthDate":"2019-05-01","deceasedDateTime":"2019"`,
+			models.PatientRecord{NHSNumberStatus: models.NHSMissing, BirthDate: date(2019, 5, 1), DeathDate: date(2019, 1, 1)}},
 		{"deceasedBoolean has no date", `"deceasedBoolean":true`,
 			models.PatientRecord{NHSNumberStatus: models.NHSMissing}},
 		{"null members read as absent", `"name":null,"gender":null,"address":[{"postalCode":null}]`,
@@ -139,11 +141,11 @@ func TestParse_MapsEncounter(t *testing.T) {
 			models.Encounter{Class: "inpatient", Start: date(2024, 2, 10), End: date(2024, 2, 14)}},
 		{"cancelled", `"status":"cancelled"`, models.Encounter{Class: "other", Cancelled: true}},
 		{"entered in error", `"status":"entered-in-error"`, models.Encounter{Class: "other", Cancelled: true}},
-		{"UK Core admission method: emergency via A&E", `"class":{"code":"IMP"},"hospitalization":{"extension":[`+ukCoreAdmission("21")+`]}`, models.Encounter{Class: "inpatient", AdmissionMethod: "emergency"}},
-		{"UK Core admission method: elective from waiting list", `"class":{"code":"IMP"},"hospitalization":{"extension":[`+ukCoreAdmission("11")+`]}`, models.Encounter{Class: "inpatient", AdmissionMethod: "elective"}},
-		{"UK Core admission method: maternity", `"class":{"code":"IMP"},"hospitalization":{"extension":[`+ukCoreAdmission("31")+`]}`, models.Encounter{Class: "inpatient", AdmissionMethod: "maternity"}},
-		{"UK Core admission method: transfer", `"class":{"code":"IMP"},"hospitalization":{"extension":[`+ukCoreAdmission("81")+`]}`, models.Encounter{Class: "inpatient", AdmissionMethod: "transfer"}},
-		{"UK Core admission method: baby born here", `"class":{"code":"IMP"},"hospitalization":{"extension":[`+ukCoreAdmission("82")+`]}`, models.Encounter{Class: "inpatient", AdmissionMethod: "other"}},
+		{"UK Core admission method: emergency via A&E", admittedBy("21"), models.Encounter{Class: "inpatient", AdmissionMethod: "emergency"}},
+		{"UK Core admission method: elective from waiting list", admittedBy("11"), models.Encounter{Class: "inpatient", AdmissionMethod: "elective"}},
+		{"UK Core admission method: maternity", admittedBy("31"), models.Encounter{Class: "inpatient", AdmissionMethod: "maternity"}},
+		{"UK Core admission method: transfer", admittedBy("81"), models.Encounter{Class: "inpatient", AdmissionMethod: "transfer"}},
+		{"UK Core admission method: baby born here", admittedBy("82"), models.Encounter{Class: "inpatient", AdmissionMethod: "other"}},
 		{"UK Core admission method on the Encounter itself",
 			`"extension":[` + ukCoreAdmission("2A") + `]`,
 			models.Encounter{Class: "other", AdmissionMethod: "emergency"}},
@@ -175,6 +177,12 @@ func TestParse_MapsEncounter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// admittedBy is the members of an inpatient Encounter with a UK Core
+// admission method.
+func admittedBy(code string) string {
+	return `"class":{"code":"IMP"},"hospitalization":{"extension":[` + ukCoreAdmission(code) + `]}`
 }
 
 // ukCoreAdmission is a UK Core AdmissionMethod extension.
@@ -363,4 +371,29 @@ func orDash(v any) string {
 		}
 	}
 	return "-"
+}
+
+func TestParse_NamesTheMemberOfTheWrongType(t *testing.T) {
+	tests := []struct {
+		line, reason string
+	}{
+		{`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":9434765919}]}`,
+			"Patient.identifier[0].value: want string, got number"},
+		{`{"resourceType":"Patient","id":"p1","name":[{"given":"Jane"}]}`,
+			"Patient.name[0].given: want array, got string"},
+		{`{"resourceType":"Patient","id":"p1","name":[{},{"given":["Jane",7]}]}`,
+			"Patient.name[1].given[1]: want string, got number"},
+		{`{"resourceType":"Encounter","id":"e1","subject":"Patient/p1"}`,
+			"Encounter.subject: want object, got string"},
+		{`{"resourceType":"Observation","id":"o1","valueQuantity":{"value":true}}`,
+			"Observation.valueQuantity.value: want number, got boolean"},
+		{`{"resourceType":"Condition","id":"c1","code":{"coding":{"code":"x"}}}`,
+			"Condition.code.coding: want array, got object"},
+	}
+	for _, tt := range tests {
+		stats, c := parseBytes(t, []byte(tt.line))
+		if stats.Quarantined != 1 || c.quarantined[0].Reason != tt.reason {
+			t.Errorf("%s: quarantined %+v, want reason %q", tt.line, c.quarantined, tt.reason)
+		}
+	}
 }

@@ -137,12 +137,18 @@ func dateField(path, s string) (*models.Date, error) {
 	return &d, nil
 }
 
-// firstDate returns the first non-empty of several candidate date fields,
+// dateMember is a date member of a resource: its path, for the error
+// message, and its value.
+type dateMember struct {
+	path, value string
+}
+
+// firstDate returns the first present one of several candidate dates,
 // after checking that every one that is present is a valid date.
-func firstDate(fields ...[2]string) (*models.Date, error) {
+func firstDate(members ...dateMember) (*models.Date, error) {
 	var first *models.Date
-	for _, f := range fields {
-		d, err := dateField(f[0], f[1])
+	for _, m := range members {
+		d, err := dateField(m.path, m.value)
 		if err != nil {
 			return nil, err
 		}
@@ -151,6 +157,15 @@ func firstDate(fields ...[2]string) (*models.Date, error) {
 		}
 	}
 	return first, nil
+}
+
+// copyDate gives each record its own date, as the sink owns what it is
+// given.
+func copyDate(d *models.Date) *models.Date {
+	if d == nil {
+		return nil
+	}
+	return d.Ptr()
 }
 
 // errNoReference reports a reference element that is absent or empty.
@@ -189,13 +204,13 @@ func referenceID(ref, typ string) (string, error) {
 // subjectID resolves the patient reference of a clinical resource, which
 // every resource pophealth keeps must have: a record without one cannot be
 // linked to a person.
-func subjectID(resourceType, field string, r reference) (string, error) {
+func subjectID(resourceType string, r reference) (string, error) {
 	id, err := referenceID(r.Reference, "Patient")
 	if errors.Is(err, errNoReference) {
-		return "", fmt.Errorf("%s has no %s", resourceType, field)
+		return "", fmt.Errorf("%s has no subject", resourceType)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s.%s: %w", resourceType, field, err)
+		return "", fmt.Errorf("%s.subject: %w", resourceType, err)
 	}
 	return id, nil
 }

@@ -161,40 +161,27 @@ func parseHeader(file string, names []string) (*header, error) {
 		}
 	}
 
-	missing := make(map[fileKind][]string, 2)
-	score := make(map[fileKind]int, 2)
-	for _, k := range []fileKind{patientsFile, eventsFile} {
-		cols, required := k.columns()
-		for i, c := range cols {
-			switch {
-			case h.index[c] < 0 && i < required:
-				missing[k] = append(missing[k], c.String())
-			case h.index[c] >= 0 && c != colPatientID:
-				score[k]++
-			}
-		}
-	}
-	slices.Sort(missing[patientsFile])
-	slices.Sort(missing[eventsFile])
-	switch p, e := len(missing[patientsFile]) == 0, len(missing[eventsFile]) == 0; {
-	case p && e:
+	pMissing, pScore := h.match(patientsFile)
+	eMissing, eScore := h.match(eventsFile)
+	switch {
+	case len(pMissing) == 0 && len(eMissing) == 0:
 		return nil, &HeaderError{File: file, Reason: "has the required columns of both a patients and an events file"}
-	case p:
+	case len(pMissing) == 0:
 		h.kind = patientsFile
-	case e:
+	case len(eMissing) == 0:
 		h.kind = eventsFile
-	case score[patientsFile] > score[eventsFile]:
-		return nil, missingError(file, patientsFile, missing[patientsFile])
-	case score[eventsFile] > score[patientsFile]:
-		return nil, missingError(file, eventsFile, missing[eventsFile])
+	case pScore > eScore:
+		return nil, missingError(file, patientsFile, pMissing)
+	case eScore > pScore:
+		return nil, missingError(file, eventsFile, eMissing)
 	default:
-		all := append(slices.Clone(missing[patientsFile]), missing[eventsFile]...)
+		all := slices.Concat(pMissing, eMissing)
 		slices.Sort(all)
 		return nil, &HeaderError{
 			File:    file,
 			Missing: slices.Compact(all),
 			Reason: fmt.Sprintf("neither a patients file (missing %s) nor an events file (missing %s)",
-				strings.Join(missing[patientsFile], ", "), strings.Join(missing[eventsFile], ", ")),
+				strings.Join(pMissing, ", "), strings.Join(eMissing, ", ")),
 		}
 	}
 
@@ -217,6 +204,23 @@ func parseHeader(file string, names []string) (*header, error) {
 		h.unused = append(h.unused, "column:"+name)
 	}
 	return h, nil
+}
+
+// match returns, sorted, the required columns of kind k that the header
+// lacks, and how many of the columns only k has it holds: the measure of
+// which kind a header without all its required columns was meant to be.
+func (h *header) match(k fileKind) (missing []string, score int) {
+	cols, required := k.columns()
+	for i, c := range cols {
+		switch {
+		case h.index[c] < 0 && i < required:
+			missing = append(missing, c.String())
+		case h.index[c] >= 0 && c != colPatientID:
+			score++
+		}
+	}
+	slices.Sort(missing)
+	return missing, score
 }
 
 func missingError(file string, k fileKind, missing []string) *HeaderError {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -34,26 +35,6 @@ func parse(ctx context.Context, r io.Reader, file string, sink feed.Sink, now ti
 	return newParser(ctx, r, file, sink, now, maxRecord).run()
 }
 
-func newParser(ctx context.Context, r io.Reader, file string, sink feed.Sink, now time.Time, maxRecord int) *parser {
-	return &parser{
-		ctx:  ctx,
-		file: file,
-		sink: sink,
-		// The UK's date is never behind UTC's and at most one day ahead.
-		latestBirth: models.DateOf(now.UTC()).AddDays(1),
-		tape:        newTape(r, maxRecord),
-		line:        1,
-	}
-}
-
-func (p *parser) run() (feed.Stats, error) {
-	if err := p.header(); err != nil {
-		return feed.Stats{}, err
-	}
-	err := p.rows()
-	return p.stats, err
-}
-
 // parser is the state of one Parse call.
 type parser struct {
 	ctx         context.Context
@@ -72,6 +53,26 @@ type parser struct {
 	// one (or the blank lines before it) begins, and line its line number.
 	next int64
 	line int64
+}
+
+func newParser(ctx context.Context, r io.Reader, file string, sink feed.Sink, now time.Time, maxRecord int) *parser {
+	return &parser{
+		ctx:  ctx,
+		file: file,
+		sink: sink,
+		// The UK's date is never behind UTC's and at most one day ahead.
+		latestBirth: models.DateOf(now.UTC()).AddDays(1),
+		tape:        newTape(r, maxRecord),
+		line:        1,
+	}
+}
+
+func (p *parser) run() (feed.Stats, error) {
+	if err := p.header(); err != nil {
+		return feed.Stats{}, err
+	}
+	err := p.rows()
+	return p.stats, err
 }
 
 // restart starts a new csv.Reader at offset off, the first byte of line
@@ -94,10 +95,11 @@ func (p *parser) errorf(line int64, format string, args ...any) error {
 	return fmt.Errorf("gpcsv: %s:%d: %w", p.file, line, fmt.Errorf(format, args...))
 }
 
-var (
-	utf8BOM    = []byte{0xEF, 0xBB, 0xBF}
-	utf16LEBOM = []byte{0xFF, 0xFE}
-	utf16BEBOM = []byte{0xFE, 0xFF}
+// Byte-order marks.
+const (
+	utf8BOM    = "\xEF\xBB\xBF"
+	utf16LEBOM = "\xFF\xFE"
+	utf16BEBOM = "\xFE\xFF"
 )
 
 // header reads the header row, after a UTF-8 byte-order mark if there is
@@ -106,10 +108,10 @@ func (p *parser) header() error {
 	if err := p.ctx.Err(); err != nil {
 		return p.errorf(1, "%w", err)
 	}
-	switch prefix := p.tape.prefix(len(utf8BOM)); {
-	case bytes.HasPrefix(prefix, utf8BOM):
+	switch prefix := string(p.tape.prefix(len(utf8BOM))); {
+	case prefix == utf8BOM:
 		p.restart(int64(len(utf8BOM)), 1)
-	case bytes.HasPrefix(prefix, utf16LEBOM), bytes.HasPrefix(prefix, utf16BEBOM):
+	case strings.HasPrefix(prefix, utf16LEBOM), strings.HasPrefix(prefix, utf16BEBOM):
 		return &HeaderError{File: p.file, Reason: "UTF-16 text: re-export the file as UTF-8"}
 	default:
 		p.restart(0, 1)
@@ -127,7 +129,7 @@ func (p *parser) header() error {
 	case err == io.EOF:
 		return &HeaderError{File: p.file, Reason: "empty file"}
 	case errors.Is(err, errRecordTooLong):
-		return &HeaderError{File: p.file, Reason: fmt.Sprintf("no end of line in the first %d bytes", p.tape.max)}
+		return &HeaderError{File: p.file, Reason: fmt.Sprintf("no end of line in the first %d bytes", p.tape.bound)}
 	case asParseError(err) != nil:
 		return &HeaderError{File: p.file, Reason: "malformed CSV: " + err.Error()}
 	case err != nil:
@@ -179,7 +181,7 @@ func (p *parser) row(fields []string, err error) error {
 			p.restart(start, line)
 			return nil
 		}
-		return p.cutBack(ref, fmt.Sprintf("record longer than %d bytes", p.tape.max))
+		return p.cutBack(ref, fmt.Sprintf("record longer than %d bytes", p.tape.bound))
 	default:
 		perr := asParseError(err)
 		if perr == nil {
@@ -235,7 +237,7 @@ func (p *parser) cutBack(ref models.SourceRef, reason string) error {
 		reason += fmt.Sprintf("; quarantined line %d alone and read on from line %d", ref.Line, ref.Line+1)
 		p.restart(ref.Offset+int64(i)+1, ref.Line+1)
 	} else {
-		raw = bytes.Clone(rest[:min(len(rest), p.tape.max)])
+		raw = bytes.Clone(rest[:min(len(rest), p.tape.bound)])
 		reason += fmt.Sprintf("; its first line alone is longer: raw truncated to %d bytes", len(raw))
 		next, err := p.tape.skipLine(ref.Offset)
 		if err != nil {

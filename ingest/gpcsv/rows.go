@@ -31,25 +31,48 @@ func (r row) get(c column) string {
 	return strings.TrimSpace(s)
 }
 
-// date returns column c's value as a date, nil when it is empty, or the
-// reason it is not a date.
-func (r row) date(c column, required bool) (*models.Date, string) {
+// date returns column c's value as a date, ok false when it is empty, or
+// the reason it is not a date.
+func (r row) date(c column, required bool) (d models.Date, ok bool, reason string) {
 	s := r.get(c)
 	if s == "" {
 		if required {
-			return nil, empty(c)
+			return 0, false, empty(c)
 		}
-		return nil, ""
+		return 0, false, ""
 	}
 	switch d, res := parseDate(s); res {
 	case notADate:
-		return nil, fmt.Sprintf("%s: not a date %q (want YYYY-MM-DD or DD/MM/YYYY)", c, s)
+		return 0, false, fmt.Sprintf("%s: not a date %q (want YYYY-MM-DD or DD/MM/YYYY)", c, s)
 	case impossibleDate:
-		return nil, fmt.Sprintf("%s: impossible date %s", c, s)
+		return 0, false, fmt.Sprintf("%s: impossible date %s", c, s)
 	default:
-		return &d, ""
+		return d, true, ""
 	}
 }
+
+// Records are allocated together with the values their pointer fields
+// point to, in one allocation per row rather than up to four: allocation
+// is a good part of the cost of a row.
+type (
+	patientAlloc struct {
+		rec                      models.PatientRecord
+		birth, registered, death models.Date
+	}
+	diagnosisAlloc struct {
+		rec  models.Diagnosis
+		date models.Date
+	}
+	observationAlloc struct {
+		rec   models.Observation
+		date  models.Date
+		value float64
+	}
+	medicationAlloc struct {
+		rec  models.Medication
+		date models.Date
+	}
+)
 
 // empty is the quarantine reason for a required column left empty.
 func empty(c column) string { return c.String() + ": required value is empty" }
@@ -68,7 +91,8 @@ func (p *parser) convert(fields []string, ref *models.SourceRef, cp1252 bool) (m
 // patient converts a row of a patients file. Checks run in the order of
 // the specification's columns and the first failure is the reason.
 func (p *parser) patient(r row, ref *models.SourceRef) (models.Record, string) {
-	pr := &models.PatientRecord{LocalID: r.get(colPatientID)}
+	a := &patientAlloc{rec: models.PatientRecord{LocalID: r.get(colPatientID)}}
+	pr := &a.rec
 	ref.RecordID = pr.LocalID
 	if pr.LocalID == "" {
 		return nil, empty(colPatientID)
@@ -86,18 +110,19 @@ func (p *parser) patient(r row, ref *models.SourceRef) (models.Record, string) {
 	pr.GivenName = r.get(colGivenName)
 	pr.FamilyName = r.get(colFamilyName)
 
+	var ok bool
 	var reason string
-	if pr.BirthDate, reason = r.date(colDateOfBirth, true); reason != "" {
+	if a.birth, _, reason = r.date(colDateOfBirth, true); reason != "" {
 		return nil, reason
 	}
-	if *pr.BirthDate > p.latestBirth {
+	if a.birth > p.latestBirth {
 		return nil, fmt.Sprintf("%s: in the future: %s", colDateOfBirth, r.get(colDateOfBirth))
 	}
+	pr.BirthDate = &a.birth
 	sex := r.get(colSex)
 	if sex == "" {
 		return nil, empty(colSex)
 	}
-	var ok bool
 	if pr.Sex, ok = parseSex(sex); !ok {
 		return nil, fmt.Sprintf("%s: unknown code %q (want M, F, I, U, 1, 2 or 9)", colSex, sex)
 	}
@@ -105,17 +130,35 @@ func (p *parser) patient(r row, ref *models.SourceRef) (models.Record, string) {
 	if pr.PracticeCode = strings.ToUpper(r.get(colPracticeCode)); pr.PracticeCode == "" {
 		return nil, empty(colPracticeCode)
 	}
-	if pr.RegisteredFrom, reason = r.date(colRegistrationDate, true); reason != "" {
+	if a.registered, _, reason = r.date(colRegistrationDate, true); reason != "" {
 		return nil, reason
 	}
-	if _, reason = r.date(colDeregistrationDate, false); reason != "" {
+	pr.RegisteredFrom = &a.registered
+	if _, _, reason = r.date(colDeregistrationDate, false); reason != "" {
 		return nil, reason
 	}
-	if pr.DeathDate, reason = r.date(colDateOfDeath, false); reason != "" {
+	if a.death, ok, reason = r.date(colDateOfDeath, false); reason != "" {
 		return nil, reason
+	} else if ok {
+		pr.DeathDate = &a.death
 	}
 	pr.Ref = *ref
 	return pr, ""
+}
+
+// eventType is the kind of record an events row becomes.
+type eventType int
+
+const (
+	problem eventType = iota + 1
+	observation
+	medication
+)
+
+// equalFold is strings.EqualFold for an ASCII word, quick to refuse a
+// string of another length.
+func equalFold(s, word string) bool {
+	return s == word || (len(s) == len(word) && strings.EqualFold(s, word))
 }
 
 // event converts a row of an events file to a Diagnosis, an Observation
@@ -130,7 +173,7 @@ func event(r row, ref *models.SourceRef) (models.Record, string) {
 	if patient == "" {
 		return nil, empty(colPatientID)
 	}
-	date, reason := r.date(colEventDate, true)
+	date, _, reason := r.date(colEventDate, true)
 	if reason != "" {
 		return nil, reason
 	}
@@ -143,14 +186,17 @@ func event(r row, ref *models.SourceRef) (models.Record, string) {
 	case code == "":
 		return nil, empty(colCode)
 	}
+	var kind eventType
 	var sys models.CodeSystem
 	switch {
-	case strings.EqualFold(system, string(models.SNOMED)) &&
-		(strings.EqualFold(typ, "problem") || strings.EqualFold(typ, "observation")):
-		sys = models.SNOMED
-	case strings.EqualFold(system, string(models.DMD)) && strings.EqualFold(typ, "medication"):
-		sys = models.DMD
-	default:
+	case equalFold(typ, "problem"):
+		kind, sys = problem, models.SNOMED
+	case equalFold(typ, "observation"):
+		kind, sys = observation, models.SNOMED
+	case equalFold(typ, "medication"):
+		kind, sys = medication, models.DMD
+	}
+	if kind == 0 || !equalFold(system, string(sys)) {
 		return nil, fmt.Sprintf("%s/%s: %q/%q is not problem/snomed, observation/snomed or medication/dmd",
 			colEventType, colCodeSystem, typ, system)
 	}
@@ -161,19 +207,27 @@ func event(r row, ref *models.SourceRef) (models.Record, string) {
 		}
 		return nil, fmt.Sprintf("%s: %q is not a %s id (6 to 18 digits, no leading zero)", colCode, code, name)
 	}
-	switch {
-	case sys == models.DMD:
-		return &models.Medication{Ref: *ref, PatientID: patient, System: sys, Code: code, Date: date}, ""
-	case strings.EqualFold(typ, "problem"):
-		return &models.Diagnosis{Ref: *ref, PatientID: patient, System: sys, Code: code, Date: date}, ""
+	switch kind {
+	case medication:
+		a := &medicationAlloc{rec: models.Medication{Ref: *ref, PatientID: patient, System: sys, Code: code}, date: date}
+		a.rec.Date = &a.date
+		return &a.rec, ""
+	case problem:
+		a := &diagnosisAlloc{rec: models.Diagnosis{Ref: *ref, PatientID: patient, System: sys, Code: code}, date: date}
+		a.rec.Date = &a.date
+		return &a.rec, ""
 	}
-	o := &models.Observation{Ref: *ref, PatientID: patient, System: sys, Code: code, Unit: r.get(colUnit), Date: date}
+	a := &observationAlloc{
+		rec:  models.Observation{Ref: *ref, PatientID: patient, System: sys, Code: code, Unit: r.get(colUnit)},
+		date: date,
+	}
+	a.rec.Date = &a.date
 	if v := r.get(colValue); v != "" {
-		f, ok := parseValue(v)
-		if !ok {
+		var ok bool
+		if a.value, ok = parseValue(v); !ok {
 			return nil, fmt.Sprintf("%s: not a number %q", colValue, v)
 		}
-		o.Value = &f
+		a.rec.Value = &a.value
 	}
-	return o, ""
+	return &a.rec, ""
 }

@@ -26,7 +26,7 @@ var errRecordTooLong = errors.New("record too long")
 //   - rewind to any offset in the window and read again from there with a
 //     new csv.Reader, after a malformed record has swallowed the lines that
 //     follow it;
-//   - bound memory, because the tape refuses to return more than max bytes
+//   - bound memory, because the tape refuses to return more than bound bytes
 //     past the start of the current record (errRecordTooLong), where a
 //     csv.Reader alone would buffer an unterminated quoted field to the end
 //     of the file. Whether it refuses depends only on the input, never on
@@ -35,17 +35,17 @@ var errRecordTooLong = errors.New("record too long")
 // Offsets are byte offsets in the source. The window is compacted lazily,
 // when it needs room, so each input byte is copied about once.
 type tape struct {
-	src  io.Reader
-	err  error  // the source's first error, returned once the window is drained
-	buf  []byte // buf[i] is the input byte at offset base+i
-	base int64
-	pos  int   // index in buf of the next byte Read returns
-	mark int64 // offset of the start of the current record; bytes before it may be dropped
-	max  int   // how many bytes past mark Read will return
+	src   io.Reader
+	err   error  // the source's first error, returned once the window is drained
+	buf   []byte // buf[i] is the input byte at offset base+i
+	base  int64
+	pos   int   // index in buf of the next byte Read returns
+	mark  int64 // offset of the start of the current record; bytes before it may be dropped
+	bound int   // how many bytes past mark Read will return
 }
 
-func newTape(src io.Reader, max int) *tape {
-	return &tape{src: src, buf: make([]byte, 0, 16<<10), max: max}
+func newTape(src io.Reader, bound int) *tape {
+	return &tape{src: src, buf: make([]byte, 0, 16<<10), bound: bound}
 }
 
 // Read implements io.Reader: it returns bytes from the window after a
@@ -55,7 +55,7 @@ func (t *tape) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	limit := int(t.mark + int64(t.max) - t.base) // index in buf of the first byte past the bound
+	limit := int(t.mark + int64(t.bound) - t.base) // index in buf of the first byte past the bound
 	if t.pos >= limit {
 		if t.pos == len(t.buf) {
 			// Whether the input goes on past the bound takes a read to know.

@@ -19,8 +19,8 @@ func (s *discardSink) Quarantine(models.Quarantined) error { s.quarantined++; re
 
 // typicalADT returns n ADT messages shaped like a UK PAS feed: a cycle of
 // A04 (ED registration), A01 (admission with two diagnoses), A02
-// (transfer), A08 (update) and A03 (discharge with final diagnoses), each
-// about 0.6–0.9 KB, CR-terminated as sent over MLLP.
+// (transfer), A08 (update) and A03 (discharge with final diagnoses),
+// 0.6 KB on average, CR-terminated as sent over MLLP.
 func typicalADT(n int) []byte {
 	const pid = "PID|1||%[1]s^^^NHS^NH~RGT%07[2]d^^^RGT^MR||SMITH^JANE^ANNE^^MRS||19670312|F|||12 HIGH STREET^FLAT 2^CAMBRIDGE^CAMBRIDGESHIRE^CB1 2AB^GBR^H||01223 000000^PRN^PH|||M||||||A^White - British^NHSETHNIC||||||||||NSTS01\r" +
 		"PD1|||PARK SURGERY^^D81001^^^NHS^ODS|G8123456^JONES^DAVID^^^DR^^^NHS^^^^GMC\r"
