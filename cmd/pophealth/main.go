@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // job schedules name IANA zones; secure hosts may lack zoneinfo
 
 	"github.com/spf13/cobra"
 )
