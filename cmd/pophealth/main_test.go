@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/pophealth/pophealth/jobs"
+)
+
+// asBinaryEnv makes the test binary behave as the pophealth binary, so
+// commands that start child processes of themselves (bench) can be tested.
+const asBinaryEnv = "POPHEALTH_TEST_AS_BINARY"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asBinaryEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runCLI runs the pophealth command line with args in this process and
+// returns what it printed on stdout.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	out, err := runCLI(t, "--workspace", ws, "demo", "--people", "400", "--seed", "7")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"People with type 2 diabetes and at least one other long-term condition",
+		"Risk stratification",
+		"Demo finished in",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Re-ingesting the same feeds adds nothing.
+	out, err = runCLI(t, "--workspace", ws, "ingest", "--json", filepath.Join(ws, "feeds"))
+	if err != nil {
+		t.Fatalf("re-ingest: %v\n%s", err, out)
+	}
+	var again jobs.IngestResult
+	if err := json.Unmarshal([]byte(out), &again); err != nil {
+		t.Fatalf("ingest --json is not an IngestResult: %v\n%s", err, out)
+	}
+	if again.Totals.Ingested != 0 || again.Totals.Files == 0 || again.Totals.Unchanged != again.Totals.Files || len(again.Rows) != 0 {
+		t.Errorf("re-ingest changed the lake: totals %+v rows %v", again.Totals, again.Rows)
+	}
+
+	// The lake opens in a plain DuckDB, as the README promises.
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	glob := filepath.Join(ws, "lake", "pseudo", "**", "*.parquet")
+	if err := db.QueryRow("select count(*) from read_parquet(?, union_by_name = true)", glob).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Error("the pseudonymised lake is empty")
+	}
+}
+
+func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a dozen child processes")
+	}
+	t.Setenv(asBinaryEnv, "1")
+	results, err := runBench(context.Background(), io.Discard, 300, filepath.Join(t.TempDir(), "bench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := map[string]stageResult{}
+	for _, r := range results {
+		stages[r.Stage] = r
+	}
+	for _, name := range []string{"synth", "ingest gp", "ingest fhir", "ingest hl7v2", "re-ingest (no-op)", "report"} {
+		r, ok := stages[name]
+		if !ok {
+			t.Errorf("no %q stage in %v", name, results)
+			continue
+		}
+		if r.Seconds <= 0 || r.PeakRSSMB <= 0 {
+			t.Errorf("%s: not timed: %+v", name, r)
+		}
+	}
+	for _, name := range []string{"ingest gp", "ingest fhir"} {
+		r := stages[name]
+		if r.Records == 0 || r.Reference == nil || r.Ratio <= 0 {
+			t.Errorf("%s: no records or no DuckDB reference: %+v", name, r)
+		}
+	}
+	var buf bytes.Buffer
+	printBench(&buf, 300, results)
+	if !strings.Contains(buf.String(), "ratio (DuckDB time / ours)") {
+		t.Errorf("bench table lacks the ratio column:\n%s", buf.String())
+	}
+}
