@@ -104,6 +104,9 @@ type Report struct {
 	// Notes explain the population and method; the suppression rule is
 	// always added when the report is written.
 	Notes []string
+	// Charts draw parts of the table (HTML output only). They hold the
+	// table's own cells, never other numbers.
+	Charts []Chart `json:"-"`
 }
 
 // WriteText writes the report as an aligned plain-text table with its

@@ -75,12 +75,21 @@ func cohortReport(asOf models.Date, rows []cohortRow) *Report {
 		},
 	}
 	var cohort, registered int64
+	chart := Chart{Title: "Prevalence by age band and sex", Kind: Bars, Unit: "per 1,000 registered"}
+	series := map[string]int{}
 	for _, x := range rows {
-		r.Rows = append(r.Rows, []Cell{label(x.ageBand), label(x.sex), Suppress(x.cohort), Suppress(x.registered), ratio(x.cohort, x.registered, 1000)})
+		rate := ratio(x.cohort, x.registered, 1000)
+		r.Rows = append(r.Rows, []Cell{label(x.ageBand), label(x.sex), Suppress(x.cohort), Suppress(x.registered), rate})
 		cohort += x.cohort
 		registered += x.registered
+		chart.addPoint(x.ageBand, x.sex, rate)
+		if x.registered > 0 {
+			series[x.sex]++
+		}
 	}
 	r.Rows = append(r.Rows, []Cell{label("All ages"), label("All"), Suppress(cohort), Suppress(registered), ratio(cohort, registered, 1000)})
+	chart.keepSeries(func(name string) bool { return series[name] > 0 })
+	r.Charts = []Chart{chart}
 	return r
 }
 
@@ -134,7 +143,10 @@ func riskReport(asOf models.Date, rows []riskRow) *Report {
 				"so people with the same score may fall in neighbouring tiers.",
 		},
 	}
+	pyramid := Chart{Title: "Risk pyramid: people by tier", Kind: Pyramid, Unit: "people", Series: []Series{{Name: "People"}}}
 	for _, x := range rows {
+		pyramid.Categories = append(pyramid.Categories, x.label)
+		pyramid.Series[0].Values = append(pyramid.Series[0].Values, Suppress(x.people))
 		r.Rows = append(r.Rows, []Cell{
 			label(x.label),
 			Suppress(x.people),
@@ -144,6 +156,7 @@ func riskReport(asOf models.Date, rows []riskRow) *Report {
 			ratio(x.aged75Plus, x.people, 100),
 		})
 	}
+	r.Charts = []Chart{pyramid}
 	return r
 }
 

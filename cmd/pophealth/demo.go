@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -79,9 +80,17 @@ Run it twice to see idempotent ingest: the second run finds nothing new.`,
 			if err != nil {
 				return err
 			}
-			if err := writeReports(out, reports, false); err != nil {
+			if err := writeReports(out, reports, "text"); err != nil {
 				return err
 			}
+			html := filepath.Join(ws.Dir, "reports", "demo.html")
+			if err := os.MkdirAll(filepath.Dir(html), 0o755); err != nil {
+				return err
+			}
+			if err := writeReportFiles(html, reports, "html"); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "The same reports with charts: %s\n", html)
 			done()
 
 			fmt.Fprintf(out, "Demo finished in %.1fs. The lake is in %s:\n", time.Since(total).Seconds(), ws.LakeDir())

@@ -70,6 +70,21 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("re-ingest changed the lake: totals %+v rows %v", again.Totals, again.Rows)
 	}
 
+	// The demo leaves the HTML report; report writes the other formats.
+	if page, err := os.ReadFile(filepath.Join(ws, "reports", "demo.html")); err != nil || !bytes.Contains(page, []byte("<svg")) {
+		t.Errorf("demo.html: %v (%d bytes, want a page with charts)", err, len(page))
+	}
+	csvDir := filepath.Join(t.TempDir(), "csv")
+	if out, err := runCLI(t, "--workspace", ws, "report", "--format", "csv", "--out", csvDir); err != nil {
+		t.Fatalf("report --format csv: %v\n%s", err, out)
+	}
+	if files, _ := filepath.Glob(filepath.Join(csvDir, "*.csv")); len(files) != 2 {
+		t.Errorf("report --format csv wrote %v, want one file per report", files)
+	}
+	if _, err := runCLI(t, "--workspace", ws, "report", "--format", "pdf"); err == nil || !strings.Contains(err.Error(), "want one of") {
+		t.Errorf("report --format pdf: %v, want an error listing the formats", err)
+	}
+
 	// The lake opens in a plain DuckDB, as the README promises.
 	db, err := sql.Open("duckdb", "")
 	if err != nil {

@@ -5,7 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +24,8 @@ func newReportCmd(g *globals) *cobra.Command {
 	var (
 		asOf    string
 		jsonOut bool
+		format  string
+		outPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "report",
@@ -32,7 +39,17 @@ func newReportCmd(g *globals) *cobra.Command {
 
 Counts are suppressed before they are printed: 1-7 shows as *, others are
 rounded to the nearest 5. No option turns this off. The SQL is in
-queries/sql/ for anyone to read.`,
+queries/sql/ for anyone to read.
+
+Formats: text (default), json, csv (one table per report; with --out, one
+file per report in the directory OUT) and html (one self-contained page with
+charts, no scripts, nothing fetched from a network).
+
+Examples:
+  pophealth report
+  pophealth report --as-of 2026-03-31 --json
+  pophealth report --format html --out reports/diabetes.html
+  pophealth report --format csv --out reports/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ws, err := workspace.Open(g.workspace)
@@ -47,15 +64,26 @@ queries/sql/ for anyone to read.`,
 				}
 				date = &d
 			}
+			if jsonOut {
+				format = "json"
+			}
+			if !slices.Contains(reportFormats, format) {
+				return fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", "))
+			}
 			reports, err := runReports(cmd.Context(), ws, date)
 			if err != nil {
 				return err
 			}
-			return writeReports(cmd.OutOrStdout(), reports, jsonOut)
+			if outPath == "" {
+				return writeReports(cmd.OutOrStdout(), reports, format)
+			}
+			return writeReportFiles(outPath, reports, format)
 		},
 	}
 	cmd.Flags().StringVar(&asOf, "as-of", "", "report date `YYYY-MM-DD` (default: the latest date in the lake)")
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON (same as --format json)")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: "+strings.Join(reportFormats, ", "))
+	cmd.Flags().StringVarP(&outPath, "out", "o", "", "write to `PATH` instead of standard output (a directory for csv)")
 	return cmd
 }
 
@@ -94,19 +122,90 @@ func runReports(ctx context.Context, ws *workspace.Workspace, asOf *models.Date)
 	return []*queries.Report{cohort, risk}, err
 }
 
-func writeReports(w io.Writer, reports []*queries.Report, jsonOut bool) error {
-	if jsonOut {
+// reportFormats are the values of report --format.
+var reportFormats = []string{"text", "json", "csv", "html"}
+
+// writeReports writes reports to w in format (one of reportFormats).
+func writeReports(w io.Writer, reports []*queries.Report, format string) error {
+	switch format {
+	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(reports)
+	case "html":
+		return queries.WriteHTML(w, "pophealth reports", time.Now(), reports)
 	}
 	for i, r := range reports {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		if err := r.WriteText(w); err != nil {
+		var err error
+		if format == "csv" {
+			err = r.WriteCSV(w)
+		} else {
+			err = r.WriteText(w)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeReportFiles writes reports to path: for csv a directory with one
+// file per report named after its title, otherwise one file. Each file is
+// written under a temporary name and renamed, so a reader never sees half
+// a report.
+func writeReportFiles(path string, reports []*queries.Report, format string) error {
+	if format != "csv" {
+		return writeFileAtomic(path, func(w io.Writer) error { return writeReports(w, reports, format) })
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return err
+	}
+	for _, r := range reports {
+		name := filepath.Join(path, slug(r.Title)+".csv")
+		if err := writeFileAtomic(name, r.WriteCSV); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes name through a temporary file in the same
+// directory, renamed into place when write succeeds.
+func writeFileAtomic(name string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // a no-op after the rename
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
+
+// slug turns a report title into a file name: lower case letters and
+// digits, other runs of characters as one hyphen.
+func slug(title string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(title) {
+		if unicode.IsLetter(r) && r < unicode.MaxASCII || unicode.IsDigit(r) && r < unicode.MaxASCII {
+			b.WriteRune(r)
+			hyphen = false
+		} else if !hyphen && b.Len() > 0 {
+			b.WriteByte('-')
+			hyphen = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }
