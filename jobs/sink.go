@@ -180,6 +180,16 @@ func (s *batchSink) write(r models.Record, key string) error {
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
 			CodeSystem: string(v.System), Code: v.Code, AuthoredDate: v.Date,
 		})
+	case *models.Procedure:
+		s.rows[string(models.TableProcedure)]++
+		row := models.ProcedureRow{
+			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
+			CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
+		}
+		if v.EncounterID != "" {
+			row.EncounterKey = s.ps.EncounterKey(string(ref.Feed), v.EncounterID)
+		}
+		return lake.Append(s.b, lake.PseudoDir(models.TableProcedure, ref.Feed, v.Date), row)
 	default:
 		return fmt.Errorf("ingest %s line %d: unsupported record type %T", ref.File, ref.Line, r)
 	}

@@ -178,6 +178,23 @@ func (m *Medication) Source() *SourceRef { return &m.Ref }
 // Subject implements Record.
 func (m *Medication) Subject() string { return m.PatientID }
 
+// Procedure is a coded procedure or intervention performed on a person
+// (FHIR Procedure), in SNOMED CT.
+type Procedure struct {
+	Ref         SourceRef
+	PatientID   string
+	EncounterID string // "" when not recorded against an encounter
+	System      CodeSystem
+	Code        string
+	Date        *Date // performed date, or start of the performed period
+}
+
+// Source implements Record.
+func (p *Procedure) Source() *SourceRef { return &p.Ref }
+
+// Subject implements Record.
+func (p *Procedure) Subject() string { return p.PatientID }
+
 // Merge says that a source has merged two of its patient records into one
 // (HL7 v2 A40, "merge patient – patient identifier list"): RetiredID is no
 // longer used and its records belong to PatientID from now on. It is an
