@@ -30,8 +30,24 @@ type IngestOptions struct {
 	Key pseudonymise.Key
 	// Logger receives progress and warnings; nil discards them.
 	Logger *slog.Logger
-	// Progress, when set, is called as input bytes are consumed.
-	Progress func(doneBytes, totalBytes int64)
+	// Progress, when set, is called as input bytes are consumed and
+	// records read.
+	Progress func(p Progress)
+	// Replaces names quarantine entries (QuarantineEntry.ID) that the one
+	// input file of this run corrects ("pophealth quarantine replay"). The
+	// run then fails unless the file is new and holds exactly one source
+	// record per entry, and the batch marks the entries replayed, so that
+	// each quarantined record is accounted for once: either outstanding in
+	// quarantine or replaced by what this batch accepted or quarantined anew.
+	Replaces []string
+}
+
+// Progress is a snapshot of an ingest run for progress displays.
+type Progress struct {
+	DoneBytes, TotalBytes int64
+	// Records counts records handled so far in the run: canonical
+	// records emitted plus quarantine entries.
+	Records int64
 }
 
 // FileResult is what happened to one input file.
@@ -68,7 +84,9 @@ type IngestResult struct {
 	Totals  Totals           `json:"totals"`
 	Link    link.Stats       `json:"link"`
 	Rows    map[string]int64 `json:"rows"`
-	Seconds float64          `json:"seconds"`
+	// Replayed lists the quarantine entries this batch replaced.
+	Replayed []string `json:"replayed,omitempty"`
+	Seconds  float64  `json:"seconds"`
 }
 
 // Ingest reads feed files, links their patients, pseudonymises every record
@@ -123,6 +141,14 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 		}
 		res.Files = append(res.Files, fr)
 	}
+	if len(opts.Replaces) > 0 {
+		if len(inputs) != 1 || len(todo) != 1 {
+			return res, fmt.Errorf("replay: want one new corrected file, got %d file(s), %d not ingested before", len(inputs), len(todo))
+		}
+		if err := checkReplays(lk, opts.Replaces); err != nil {
+			return res, err
+		}
+	}
 	if len(todo) == 0 {
 		res.Totals = totals(res.Files)
 		res.Seconds = time.Since(start).Seconds()
@@ -157,7 +183,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 		log.Info("ingest file", "file", in.path, "feed", in.feed, "bytes", in.size)
 		stats, err := in.parse(ctx, sink, func(n int64) {
 			if opts.Progress != nil {
-				opts.Progress(doneBytes+n, totalBytes)
+				opts.Progress(Progress{DoneBytes: doneBytes + n, TotalBytes: totalBytes, Records: sink.handled})
 			}
 		})
 		if err != nil {
@@ -189,6 +215,21 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 	}
 	if err := sink.flushIndex(ix.Pending()); err != nil {
 		return res, err
+	}
+	if n := len(opts.Replaces); n > 0 {
+		in := res.Files[todo[0].result]
+		if in.Read != int64(n) {
+			return res, fmt.Errorf("replay %s: holds %d source records for %d quarantine entries; put exactly one corrected record per entry replaced", in.Path, in.Read, n)
+		}
+		rows := make([]models.QuarantineReplayRow, n)
+		for i, id := range opts.Replaces {
+			rows[i] = models.QuarantineReplayRow{EntryID: id, BatchID: batchID, File: in.Path, SHA256: in.SHA256}
+		}
+		if err := lake.Append(b, replayDir, rows...); err != nil {
+			return res, err
+		}
+		res.Rows["quarantine_replayed"] = int64(n)
+		res.Replayed = opts.Replaces
 	}
 
 	res.BatchID = batchID

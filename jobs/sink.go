@@ -12,6 +12,7 @@ import (
 // Directories of the lake's restricted zone that the ingest job writes.
 const (
 	mpiDir        = "mpi/links"
+	mergeDir      = "mpi/merges"
 	quarantineDir = "quarantine"
 )
 
@@ -27,6 +28,8 @@ type batchSink struct {
 	// deferred holds clinical records that arrived before their patient.
 	deferred []models.Record
 	rows     map[string]int64
+	// handled counts Record and Quarantine calls, for progress displays.
+	handled int64
 }
 
 func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser, batchID string) *batchSink {
@@ -37,12 +40,22 @@ func (s *batchSink) startFile(f models.Feed) { s.feed = f }
 
 // Record implements feed.Sink.
 func (s *batchSink) Record(r models.Record) error {
+	s.handled++
 	if p, ok := r.(*models.PatientRecord); ok {
 		id, err := s.ix.Link(p, s.batchID)
 		if err != nil {
 			return err
 		}
 		return s.writePerson(p, s.ps.PersonKey(id))
+	}
+	if m, ok := r.(*models.Merge); ok {
+		// Merges are for linkage (link/ reads mpi/merges); they hold
+		// identifiers and stay in the restricted zone.
+		s.rows["merge"]++
+		return lake.Append(s.b, mergeDir, models.MergeRow{
+			Feed: string(m.Ref.Feed), LocalID: m.PatientID, RetiredLocalID: m.RetiredID,
+			RetiredNHSNumber: m.RetiredNHSNumber, Event: "A40", RecordID: m.Ref.RecordID, BatchID: s.batchID,
+		})
 	}
 	id, ok := s.ix.Resolve(r.Source().Feed, r.Subject())
 	if !ok {
@@ -54,6 +67,7 @@ func (s *batchSink) Record(r models.Record) error {
 
 // Quarantine implements feed.Sink.
 func (s *batchSink) Quarantine(q models.Quarantined) error {
+	s.handled++
 	s.rows["quarantine"]++
 	return lake.Append(s.b, quarantineDir, models.QuarantineRow{
 		BatchID: s.batchID, Feed: string(q.Ref.Feed), File: q.Ref.File, Line: q.Ref.Line,
@@ -166,6 +180,16 @@ func (s *batchSink) write(r models.Record, key string) error {
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
 			CodeSystem: string(v.System), Code: v.Code, AuthoredDate: v.Date,
 		})
+	case *models.Procedure:
+		s.rows[string(models.TableProcedure)]++
+		row := models.ProcedureRow{
+			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
+			CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
+		}
+		if v.EncounterID != "" {
+			row.EncounterKey = s.ps.EncounterKey(string(ref.Feed), v.EncounterID)
+		}
+		return lake.Append(s.b, lake.PseudoDir(models.TableProcedure, ref.Feed, v.Date), row)
 	default:
 		return fmt.Errorf("ingest %s line %d: unsupported record type %T", ref.File, ref.Line, r)
 	}

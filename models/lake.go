@@ -11,10 +11,11 @@ const (
 	TableDiagnosis   Table = "diagnosis"
 	TableObservation Table = "observation"
 	TableMedication  Table = "medication"
+	TableProcedure   Table = "procedure"
 )
 
 // Tables lists every lake table in a stable order.
-var Tables = []Table{TablePerson, TableEncounter, TableDiagnosis, TableObservation, TableMedication}
+var Tables = []Table{TablePerson, TableEncounter, TableDiagnosis, TableObservation, TableMedication, TableProcedure}
 
 // PersonRow is a pseudonymised PatientRecord: one source's view of a
 // person. The lake keeps one row per source record; the person view picks
@@ -88,4 +89,15 @@ type MedicationRow struct {
 	CodeSystem   string `parquet:"code_system"`
 	Code         string `parquet:"code"`
 	AuthoredDate *Date  `parquet:"authored_date,date,optional"`
+}
+
+// ProcedureRow is a pseudonymised Procedure.
+type ProcedureRow struct {
+	PersonKey     string `parquet:"person_key"`
+	EncounterKey  string `parquet:"encounter_key,optional"`
+	Source        string `parquet:"source"`
+	BatchID       string `parquet:"batch_id"`
+	CodeSystem    string `parquet:"code_system"`
+	Code          string `parquet:"code"`
+	PerformedDate *Date  `parquet:"performed_date,date,optional"`
 }

@@ -43,3 +43,39 @@ type QuarantineRow struct {
 	Reason   string `parquet:"reason"`
 	Raw      []byte `parquet:"raw"`
 }
+
+// QuarantineReplayRow records that a quarantined record was fixed and
+// ingested again ("pophealth quarantine replay"). It is written in the same
+// batch as the corrected records, so the entry and its replacement change
+// state together: a replayed entry is never replayed twice, and the
+// quarantine's outstanding count is entries without a replay row.
+type QuarantineReplayRow struct {
+	// EntryID names the quarantine entry replayed: its batch id, a slash,
+	// and its 0-based row in that batch's quarantine file.
+	EntryID string `parquet:"entry_id"`
+	// BatchID is the batch that ingested the corrected records.
+	BatchID string `parquet:"batch_id"`
+	// File and SHA256 identify the corrected file.
+	File   string `parquet:"file"`
+	SHA256 string `parquet:"sha256"`
+}
+
+// MergeRow is a patient merge (models.Merge) as stored in the restricted
+// zone (lake/mpi/merges), one per MRG segment. Linkage reads it to honour
+// the merge: records that arrive under (Feed, RetiredLocalID), in earlier
+// or later batches, belong to the person of (Feed, LocalID). Rows are
+// never removed; an operator undoing a merge does so in linkage.
+type MergeRow struct {
+	Feed string `parquet:"feed"`
+	// LocalID is the surviving patient's local id.
+	LocalID string `parquet:"local_id"`
+	// RetiredLocalID is the merged-away local id ("" if MRG-1 held only an
+	// NHS number).
+	RetiredLocalID   string `parquet:"retired_local_id,optional"`
+	RetiredNHSNumber string `parquet:"retired_nhs_number,optional"`
+	// Event is the trigger that carried the merge (A40).
+	Event string `parquet:"event"`
+	// RecordID is the source message's id (HL7 MSH-10), for tracing.
+	RecordID string `parquet:"record_id"`
+	BatchID  string `parquet:"batch_id"`
+}

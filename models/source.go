@@ -178,6 +178,47 @@ func (m *Medication) Source() *SourceRef { return &m.Ref }
 // Subject implements Record.
 func (m *Medication) Subject() string { return m.PatientID }
 
+// Procedure is a coded procedure or intervention performed on a person
+// (FHIR Procedure), in SNOMED CT.
+type Procedure struct {
+	Ref         SourceRef
+	PatientID   string
+	EncounterID string // "" when not recorded against an encounter
+	System      CodeSystem
+	Code        string
+	Date        *Date // performed date, or start of the performed period
+}
+
+// Source implements Record.
+func (p *Procedure) Source() *SourceRef { return &p.Ref }
+
+// Subject implements Record.
+func (p *Procedure) Subject() string { return p.PatientID }
+
+// Merge says that a source has merged two of its patient records into one
+// (HL7 v2 A40, "merge patient – patient identifier list"): RetiredID is no
+// longer used and its records belong to PatientID from now on. It is an
+// input to linkage, which must resolve the retired identifier to the
+// surviving patient's person (link/), and never reaches the pseudonymised
+// lake: it is stored as a MergeRow in the restricted zone.
+type Merge struct {
+	Ref SourceRef
+	// PatientID is the surviving patient's LocalID (chosen from PID-3 as
+	// for PatientRecord).
+	PatientID string
+	// RetiredID is the retired patient's local identifier, chosen from
+	// MRG-1 by the same rule; "" when MRG-1 holds only an NHS number.
+	RetiredID string
+	// RetiredNHSNumber is an NHS number sent in MRG-1, if any, digits only.
+	RetiredNHSNumber string
+}
+
+// Source implements Record.
+func (m *Merge) Source() *SourceRef { return &m.Ref }
+
+// Subject implements Record: the surviving patient.
+func (m *Merge) Subject() string { return m.PatientID }
+
 // Quarantined is a source record that could not be accepted. It keeps the
 // raw bytes so that an operator can fix and replay it; it is identifiable
 // and lives only in the restricted zone.

@@ -40,6 +40,7 @@ func TestOpen_TableViewsHaveModelColumnsWithOrWithoutData(t *testing.T) {
 		models.TableObservation: {"person_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "code_system VARCHAR", "code VARCHAR", "value DOUBLE",
 			"unit VARCHAR", "effective_date DATE"},
 		models.TableMedication: {"person_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "code_system VARCHAR", "code VARCHAR", "authored_date DATE"},
+		models.TableProcedure:  {"person_key VARCHAR", "encounter_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "code_system VARCHAR", "code VARCHAR", "performed_date DATE"},
 	}
 	if len(want) != len(models.Tables) {
 		t.Fatalf("test covers %d tables, models.Tables has %d", len(want), len(models.Tables))

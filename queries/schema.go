@@ -31,6 +31,8 @@ func tableColumns(t models.Table) ([]column, error) {
 		row = models.ObservationRow{}
 	case models.TableMedication:
 		row = models.MedicationRow{}
+	case models.TableProcedure:
+		row = models.ProcedureRow{}
 	default:
 		return nil, fmt.Errorf("queries: lake table %q has no row type", t)
 	}

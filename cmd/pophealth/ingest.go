@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,8 +55,10 @@ With --json the same summary is printed as JSON on stdout.`,
 	return cmd
 }
 
-// runIngest runs the ingest job on a workspace and records it in the audit log.
-func runIngest(cmd *cobra.Command, g *globals, ws *workspace.Workspace, paths []string, progress bool) (jobs.IngestResult, error) {
+// runIngest runs the ingest job on a workspace and records it in the audit
+// log. replaces names the quarantine entries the one input corrects
+// ("quarantine replay"), or is nil.
+func runIngest(cmd *cobra.Command, g *globals, ws *workspace.Workspace, paths []string, progress bool, replaces ...string) (jobs.IngestResult, error) {
 	key, err := ws.LakeKey()
 	if err != nil {
 		return jobs.IngestResult{}, err
@@ -64,22 +67,26 @@ func runIngest(cmd *cobra.Command, g *globals, ws *workspace.Workspace, paths []
 	if err != nil {
 		return jobs.IngestResult{}, err
 	}
-	opts := jobs.IngestOptions{Paths: paths, Key: key, Logger: g.logger}
+	opts := jobs.IngestOptions{Paths: paths, Key: key, Logger: g.logger, Replaces: replaces}
 	if progress {
 		var bar interface {
 			Set64(int64) error
-			ChangeMax64(int64)
+			Describe(string)
 			Finish() error
 		}
-		opts.Progress = func(done, total int64) {
+		start := time.Now()
+		opts.Progress = func(p jobs.Progress) {
 			if bar == nil {
-				b := newProgressBar(cmd.ErrOrStderr(), total, "ingest")
+				b := newProgressBar(cmd.ErrOrStderr(), p.TotalBytes, "ingest")
 				if b == nil {
 					return
 				}
 				bar = b
 			}
-			_ = bar.Set64(done)
+			if s := time.Since(start).Seconds(); s > 0 {
+				bar.Describe(fmt.Sprintf("ingest %.0f records/s", float64(p.Records)/s))
+			}
+			_ = bar.Set64(p.DoneBytes)
 		}
 		defer func() {
 			if bar != nil {
@@ -98,7 +105,11 @@ func runIngest(cmd *cobra.Command, g *globals, ws *workspace.Workspace, paths []
 			"read": f.Read, "accepted": f.Accepted, "quarantined": f.Quarantined,
 		})
 	}
-	err = appendAudit(ws, "ingest", map[string]any{"batch_id": res.BatchID, "files": files, "rows": res.Rows})
+	event := map[string]any{"batch_id": res.BatchID, "files": files, "rows": res.Rows}
+	if len(res.Replayed) > 0 {
+		event["replayed"] = res.Replayed
+	}
+	err = appendAudit(ws, "ingest", event)
 	return res, err
 }
 

@@ -81,6 +81,7 @@ Quick start:
 		newReportCmd(g),
 		newDemoCmd(g),
 		newBenchCmd(g),
+		newQuarantineCmd(g),
 	)
 	return root
 }

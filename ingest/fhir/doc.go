@@ -88,6 +88,9 @@
 //	                                                       (dm+d ids are SNOMED CT concept ids)
 //	                                                     Date = authoredOn (request); effectiveDateTime, else
 //	                                                       effectivePeriod.start, else dateAsserted (statement)
+//	Procedure                     models.Procedure       Code: the first SNOMED CT coding; Date =
+//	                                                       performedDateTime, else performedPeriod.start;
+//	                                                       EncounterID from encounter
 //	Bundle                        its entries            each entry is a source record
 //	any other R4 resource type    none                   accepted, counted in Stats.Skipped
 //
@@ -116,6 +119,8 @@
 //	<Medication…>:unknown-code-system    no dm+d, SNOMED CT or RxNorm coding
 //	<Medication…>:medication-reference   the medication is a reference, not a code
 //	<Medication…>:cancelled, :entered-in-error, :not-taken   (status)
+//	Procedure:unknown-code-system        no SNOMED CT coding (OPCS-4 alone, say)
+//	Procedure:not-done, Procedure:entered-in-error   (status)
 //
 // # Quarantine reasons
 //

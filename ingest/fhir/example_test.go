@@ -30,7 +30,7 @@ func (printer) Quarantine(q models.Quarantined) error {
 func ExampleParse() {
 	const ndjson = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"943 476 5919"}],"birthDate":"1956-04-12"}
 {"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006"}]},"recordedDate":"2024-02-10"}
-{"resourceType":"Procedure","id":"x1","subject":{"reference":"Patient/p1"}}
+{"resourceType":"Immunization","id":"x1","patient":{"reference":"Patient/p1"}}
 {"resourceType":"Observation","id":"o1","code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]}}
 `
 	stats, err := fhir.Parse(context.Background(), strings.NewReader(ndjson), "example.ndjson", printer{})
@@ -43,5 +43,5 @@ func ExampleParse() {
 	// line 1: patient p1, NHS number 9434765919 (valid), born 1956-04-12
 	// line 2: patient p1 has snomed 44054006 since 2024-02-10
 	// line 4: quarantined o1: Observation has no subject
-	// read 4, accepted 3, quarantined 1, skipped map[resource:Procedure:1]
+	// read 4, accepted 3, quarantined 1, skipped map[resource:Immunization:1]
 }

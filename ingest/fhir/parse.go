@@ -306,6 +306,8 @@ func (p *parser) resource(raw []byte, typ string, ref *models.SourceRef) (string
 		return p.observation(raw, ref)
 	case "MedicationRequest", "MedicationStatement":
 		return p.medication(raw, typ, ref)
+	case "Procedure":
+		return p.procedure(raw, ref)
 	case "":
 		// Either the JSON is bad, which decoding reports exactly, or the
 		// member is absent.
@@ -375,6 +377,8 @@ func (p *parser) resourceType(raw []byte) string {
 		return "MedicationRequest"
 	case "MedicationStatement":
 		return "MedicationStatement"
+	case "Procedure":
+		return "Procedure"
 	case "Bundle":
 		return "Bundle"
 	}

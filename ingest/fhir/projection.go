@@ -447,3 +447,35 @@ func (m *medicationResource) read(r *reader) error {
 		return err
 	})
 }
+
+type procedureResource struct {
+	ID, Status         string
+	Code               codeableConcept
+	Subject, Encounter reference
+	PerformedDateTime  string
+	PerformedPeriod    period
+}
+
+func (p *procedureResource) read(r *reader) error {
+	return r.object(func(name []byte) (err error) {
+		switch string(name) {
+		case "id":
+			p.ID, err = r.str()
+		case "status":
+			p.Status, err = r.code()
+		case "code":
+			err = p.Code.read(r)
+		case "subject":
+			err = p.Subject.read(r)
+		case "encounter":
+			err = p.Encounter.read(r)
+		case "performedDateTime":
+			p.PerformedDateTime, err = r.str()
+		case "performedPeriod":
+			err = p.PerformedPeriod.read(r)
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+}

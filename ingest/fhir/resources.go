@@ -473,3 +473,40 @@ func (p *parser) other(raw []byte, typ string, ref *models.SourceRef) (string, e
 	}
 	return "resource:" + typ, nil
 }
+
+// procedure maps a Procedure onto a models.Procedure coded in SNOMED CT.
+// Procedures not done or entered in error, and those without a SNOMED CT
+// coding (OPCS-4 alone, say), are accepted and counted as skipped.
+func (p *parser) procedure(raw []byte, ref *models.SourceRef) (string, error) {
+	var r procedureResource
+	if err := p.r.decode(raw, "Procedure", r.read); err != nil {
+		return "", err
+	}
+	if err := setRecordID("Procedure", r.ID, ref); err != nil {
+		return "", err
+	}
+	patient, err := subjectID("Procedure", r.Subject)
+	if err != nil {
+		return "", err
+	}
+	date, err := firstDate(
+		dateMember{"Procedure.performedDateTime", r.PerformedDateTime},
+		dateMember{"Procedure.performedPeriod.start", r.PerformedPeriod.Start})
+	if err != nil {
+		return "", err
+	}
+	switch r.Status {
+	case "not-done", "entered-in-error":
+		return "Procedure:" + r.Status, nil
+	}
+	for _, c := range r.Code.Coding {
+		if code := strings.TrimSpace(c.Code); c.System == systemSNOMED && code != "" {
+			p.out = append(p.out, &models.Procedure{
+				Ref: *ref, PatientID: patient, EncounterID: encounterID(r.Encounter),
+				System: models.SNOMED, Code: code, Date: date,
+			})
+			return "", nil
+		}
+	}
+	return "Procedure:unknown-code-system", nil
+}

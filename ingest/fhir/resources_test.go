@@ -344,17 +344,76 @@ func TestParse_MapsMedication(t *testing.T) {
 }
 
 func TestParse_CountsUnmappedResourceTypes(t *testing.T) {
-	input := `{"resourceType":"Procedure","id":"x1","subject":{"reference":"Patient/p1"}}` + "\n" +
+	input := `{"resourceType":"Immunization","id":"x1","patient":{"reference":"Patient/p1"}}` + "\n" +
 		`{"resourceType":"AllergyIntolerance","id":"x2"}` + "\n" +
-		`{"resourceType":"Procedure","id":"x3","code":{"coding":"not checked"}}` + "\n" +
-		`{"resourceType":"Procedure"}` + "\n"
+		`{"resourceType":"Immunization","id":"x3","vaccineCode":{"coding":"not checked"}}` + "\n" +
+		`{"resourceType":"Immunization"}` + "\n"
 	stats, c := parseBytes(t, []byte(input))
 	if stats.Read != 4 || stats.Accepted != 3 || stats.Emitted != 0 ||
-		stats.Skipped["resource:Procedure"] != 2 || stats.Skipped["resource:AllergyIntolerance"] != 1 {
+		stats.Skipped["resource:Immunization"] != 2 || stats.Skipped["resource:AllergyIntolerance"] != 1 {
 		t.Errorf("stats %+v", stats)
 	}
-	if len(c.quarantined) != 1 || c.quarantined[0].Reason != "Procedure has no id" {
-		t.Errorf("quarantined %+v, want the Procedure without an id", c.quarantined)
+	if len(c.quarantined) != 1 || c.quarantined[0].Reason != "Immunization has no id" {
+		t.Errorf("quarantined %+v, want the Immunization without an id", c.quarantined)
+	}
+}
+
+func TestParse_MapsProcedure(t *testing.T) {
+	const subject = `"subject":{"reference":"Patient/p1"},"encounter":{"reference":"urn:uuid:e1"}`
+	const snomed = `"code":{"coding":[{"system":"http://snomed.info/sct","code":"430193006"}]}`
+	tests := []struct {
+		name, line string
+		want       string // code date
+		skip       string
+		reason     string // quarantine reason, when quarantined
+	}{
+		{"performed period (Synthea)",
+			`{"resourceType":"Procedure","id":"x1","status":"completed",` + subject + `,` + snomed + `,"performedPeriod":{"start":"2022-06-22T12:31:08-04:00","end":"2022-06-22T12:46:08-04:00"}}`,
+			"430193006 2022-06-22", "", ""},
+		{"performed date time",
+			`{"resourceType":"Procedure","id":"x1",` + subject + `,` + snomed + `,"performedDateTime":"2021-03-04"}`,
+			"430193006 2021-03-04", "", ""},
+		{"SNOMED CT chosen among codings",
+			`{"resourceType":"Procedure","id":"x1",` + subject + `,"code":{"coding":[{"system":"http://example.org/opcs4","code":"H22.9"},{"system":"http://snomed.info/sct","code":"73761001"}]}}`,
+			"73761001 -", "", ""},
+		{"OPCS-4 only",
+			`{"resourceType":"Procedure","id":"x1",` + subject + `,"code":{"coding":[{"system":"http://example.org/opcs4","code":"H22.9"}]}}`,
+			"", "Procedure:unknown-code-system", ""},
+		{"not done",
+			`{"resourceType":"Procedure","id":"x1","status":"not-done",` + subject + `,` + snomed + `}`,
+			"", "Procedure:not-done", ""},
+		{"entered in error",
+			`{"resourceType":"Procedure","id":"x1","status":"entered-in-error",` + subject + `,` + snomed + `}`,
+			"", "Procedure:entered-in-error", ""},
+		{"no subject",
+			`{"resourceType":"Procedure","id":"x1",` + snomed + `}`,
+			"", "", "Procedure has no subject"},
+		{"impossible date",
+			`{"resourceType":"Procedure","id":"x1",` + subject + `,` + snomed + `,"performedDateTime":"2021-02-30"}`,
+			"", "", "Procedure.performedDateTime: impossible date"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.reason != "" {
+				stats, c := parseBytes(t, []byte(tt.line+"\n"))
+				if stats.Quarantined != 1 || !strings.HasPrefix(c.quarantined[0].Reason, tt.reason) {
+					t.Fatalf("stats %+v quarantined %+v; want reason %q", stats, c.quarantined, tt.reason)
+				}
+				return
+			}
+			recs, skip := parseLine(t, tt.line)
+			got := ""
+			for _, r := range recs {
+				p := r.(*models.Procedure)
+				if p.PatientID != "p1" || p.EncounterID != "e1" || p.System != models.SNOMED || p.Ref.RecordID != "x1" {
+					t.Errorf("got %+v, want SNOMED CT for p1 in e1", p)
+				}
+				got += fmt.Sprintf("%s %s", p.Code, orDash(p.Date))
+			}
+			if got != tt.want || skip != tt.skip {
+				t.Errorf("got %q, skipped %q; want %q, skipped %q", got, skip, tt.want, tt.skip)
+			}
+		})
 	}
 }
 

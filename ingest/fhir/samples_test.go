@@ -69,7 +69,8 @@ func TestParse_SampleFileCounts(t *testing.T) {
 		{"synthea-bulk-10/Encounter.000.ndjson", feed.Stats{Read: 417, Accepted: 417, Emitted: 417}, nil},
 		{"synthea-bulk-10/Condition.000.ndjson", feed.Stats{Read: 287, Accepted: 287, Emitted: 287}, nil},
 		{"synthea-bulk-10/MedicationRequest.000.ndjson", feed.Stats{Read: 262, Accepted: 262}, map[string]int64{"MedicationRequest:rxnorm-only": 262}},
-		{"synthea-bulk-10/Procedure.000.ndjson", feed.Stats{Read: 664, Accepted: 664}, map[string]int64{"resource:Procedure": 664}},
+		{"synthea-bulk-10/Procedure.000.ndjson", feed.Stats{Read: 664, Accepted: 664, Emitted: 664}, nil},
+		{"synthea-bulk-10/Immunization.000.ndjson", feed.Stats{Read: 141, Accepted: 141}, map[string]int64{"resource:Immunization": 141}},
 		// The export log is not FHIR: its lines have no resourceType.
 		{"synthea-bulk-10/log.ndjson", feed.Stats{Read: 4, Quarantined: 4}, nil},
 		{"nhs-pds-patients/pds-patients.ndjson", feed.Stats{Read: 18, Accepted: 18, Emitted: 18}, nil},

@@ -101,7 +101,63 @@ func (c *converter) convert(b *block) (models.SourceRef, error) {
 		c.skips = append(c.skips, "event:"+string(event))
 		return ref, nil
 	}
+	if trig.merge {
+		return ref, c.merge(ref, trig, legacy)
+	}
 	return ref, c.adt(ref, trig, legacy)
+}
+
+// merge reads a merge event (A40): one or more groups of a PID, an
+// optional PD1 and an MRG, each saying that the patient identified in MRG-1
+// is retired into the patient of PID. Each group yields the surviving
+// patient's PatientRecord and a models.Merge.
+func (c *converter) merge(ref models.SourceRef, trig trigger, legacy bool) error {
+	m := &c.m
+	pid, pd1, groups := -1, -1, 0
+	for i := 1; i < len(m.segs); i++ {
+		switch string(m.seg(i)[:3]) {
+		case "PID":
+			if pid >= 0 {
+				return fmt.Errorf("MRG: missing after PID group %d of %s", groups+1, trig.event)
+			}
+			pid, pd1 = i, -1
+		case "PD1":
+			if pid >= 0 && pd1 < 0 {
+				pd1 = i
+			}
+		case "MRG":
+			if pid < 0 {
+				return fmt.Errorf("MRG: segment %d has no PID before it", i+1)
+			}
+			var pd1Seg []byte
+			if pd1 >= 0 {
+				pd1Seg = m.seg(pd1)
+			}
+			p, err := c.patient(ref, m.seg(pid), pd1Seg, legacy)
+			if err != nil {
+				return err
+			}
+			retired, retiredNHS, err := m.identifierList(m.fieldOf(m.seg(i), 1), "MRG-1")
+			if err != nil {
+				return err
+			}
+			if retired == "" && retiredNHS == "" {
+				return errors.New("MRG-1: no prior patient identifier")
+			}
+			c.records = append(c.records, p, &models.Merge{
+				Ref: ref, PatientID: p.LocalID, RetiredID: retired, RetiredNHSNumber: retiredNHS,
+			})
+			pid = -1
+			groups++
+		}
+	}
+	switch {
+	case pid >= 0:
+		return fmt.Errorf("MRG: missing after PID group %d of %s", groups+1, trig.event)
+	case groups == 0:
+		return errors.New("PID: missing segment")
+	}
+	return nil
 }
 
 // adt reads an ADT message whose trigger pophealth handles.
@@ -247,8 +303,40 @@ func (c *converter) patient(ref models.SourceRef, pid, pd1 []byte, legacy bool) 
 // as the NHS number when PID-3 has none; from v2.3 PID-2 counts only when
 // it is qualified as NHS.
 func (m *message) identifiers(pid []byte, legacy bool) (local, nhs string, err error) {
-	var mr, first, nhsID []byte
-	for rest, more := m.fieldOf(pid, 3), true; more; {
+	mr, nhsID := m.pickIdentifiers(m.fieldOf(pid, 3))
+	if nhsID == nil {
+		pid2 := m.fieldOf(pid, 2)
+		id := value(m.component(pid2, 1))
+		if m.isNHS(pid2) || legacy && len(nhsnumber.Normalise(string(id))) == 10 {
+			nhsID = id
+		}
+	}
+	if local, nhs, err = m.identifierTexts(mr, nhsID, "PID-3"); err != nil {
+		return "", "", err
+	}
+	switch {
+	case local != "":
+	case nhs != "":
+		local = "nhs:" + nhs
+	default:
+		return "", "", errors.New("PID-3: no patient identifier")
+	}
+	return local, nhs, nil
+}
+
+// identifierList reads a CX list other than PID-3 (MRG-1) by PID-3's rule:
+// the local identifier and the NHS number, either possibly "".
+func (m *message) identifierList(field []byte, name string) (local, nhs string, err error) {
+	mr, nhsID := m.pickIdentifiers(field)
+	return m.identifierTexts(mr, nhsID, name)
+}
+
+// pickIdentifiers returns, from a repeating CX field, the hospital number
+// (type MR, else the first repetition that is not an NHS number) and the
+// NHS number, each nil when absent.
+func (m *message) pickIdentifiers(field []byte) (mr, nhsID []byte) {
+	var first []byte
+	for rest, more := field, true; more; {
 		var rep []byte
 		rep, rest, more = m.nextRepetition(rest)
 		id := value(m.component(rep, 1))
@@ -267,31 +355,21 @@ func (m *message) identifiers(pid []byte, legacy bool) (local, nhs string, err e
 			first = id
 		}
 	}
-	if nhsID == nil {
-		pid2 := m.fieldOf(pid, 2)
-		id := value(m.component(pid2, 1))
-		if m.isNHS(pid2) || legacy && len(nhsnumber.Normalise(string(id))) == 10 {
-			nhsID = id
-		}
-	}
 	if mr == nil {
 		mr = first
 	}
+	return mr, nhsID
+}
+
+// identifierTexts decodes the identifiers picked from a CX field.
+func (m *message) identifierTexts(mr, nhsID []byte, name string) (local, nhs string, err error) {
 	if nhs, err = m.text(nhsID); err != nil {
-		return "", "", fmt.Errorf("PID-3: %w", err)
+		return "", "", fmt.Errorf("%s: %w", name, err)
 	}
-	nhs = nhsnumber.Normalise(nhs)
 	if local, err = m.text(mr); err != nil {
-		return "", "", fmt.Errorf("PID-3: %w", err)
+		return "", "", fmt.Errorf("%s: %w", name, err)
 	}
-	switch {
-	case local != "":
-	case nhs != "":
-		local = "nhs:" + nhs
-	default:
-		return "", "", errors.New("PID-3: no patient identifier")
-	}
-	return local, nhs, nil
+	return local, nhsnumber.Normalise(nhs), nil
 }
 
 // isNHS reports whether a CX identifier is an NHS number by its type code

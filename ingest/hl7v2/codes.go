@@ -16,36 +16,39 @@ type trigger struct {
 	event     string // the event code, e.g. "A01", kept as a constant string
 	visit     visitRule
 	cancelled bool // the event undoes an earlier one
+	merge     bool // PID/MRG groups: the MRG patient is merged into the PID one
 }
 
 // lookupTrigger classifies an ADT trigger event (MSH-9.2). handled events
-// yield records; defined but unhandled ones (A06, A17, A40 merge, ...) are
+// yield records; defined but unhandled ones (A06, A17, ...) are
 // accepted and counted as skipped; anything else is not an ADT event of
 // HL7 v2 table 0003 (A01–A62) and is quarantined.
 func lookupTrigger(ev []byte) (t trigger, handled, defined bool) {
 	switch string(ev) {
 	case "A01":
-		return trigger{"A01", visitRequired, false}, true, true
+		return trigger{"A01", visitRequired, false, false}, true, true
 	case "A02":
-		return trigger{"A02", visitRequired, false}, true, true
+		return trigger{"A02", visitRequired, false, false}, true, true
 	case "A03":
-		return trigger{"A03", visitRequired, false}, true, true
+		return trigger{"A03", visitRequired, false, false}, true, true
 	case "A04":
-		return trigger{"A04", visitRequired, false}, true, true
+		return trigger{"A04", visitRequired, false, false}, true, true
 	case "A05":
-		return trigger{"A05", visitRequired, false}, true, true
+		return trigger{"A05", visitRequired, false, false}, true, true
 	case "A08":
-		return trigger{"A08", visitIfPresent, false}, true, true
+		return trigger{"A08", visitIfPresent, false, false}, true, true
 	case "A11":
-		return trigger{"A11", visitRequired, true}, true, true
+		return trigger{"A11", visitRequired, true, false}, true, true
 	case "A12":
-		return trigger{"A12", visitRequired, true}, true, true
+		return trigger{"A12", visitRequired, true, false}, true, true
 	case "A13":
-		return trigger{"A13", visitRequired, true}, true, true
+		return trigger{"A13", visitRequired, true, false}, true, true
 	case "A28":
-		return trigger{"A28", noVisit, false}, true, true
+		return trigger{"A28", noVisit, false, false}, true, true
+	case "A40":
+		return trigger{"A40", noVisit, false, true}, true, true
 	case "A31":
-		return trigger{"A31", noVisit, false}, true, true
+		return trigger{"A31", noVisit, false, false}, true, true
 	}
 	if len(ev) == 3 && ev[0] == 'A' && isDigit(ev[1]) && isDigit(ev[2]) {
 		n := atoi(ev[1:])

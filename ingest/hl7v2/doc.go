@@ -44,12 +44,21 @@
 //	A11 A12 A13      patient, encounter (PV1 required), diagnoses  yes
 //	A08              patient, encounter if PV1-2 is not N, diagnoses
 //	A28 A31          patient, diagnoses (person-level events)
+//	A40              per PID/MRG group: patient, models.Merge
 //
-// Other ADT events of HL7 table 0003 (A01–A62, e.g. A17 bed swap, A40
-// merge) and messages other than ADT (e.g. ORU) are accepted without
-// records and counted in feed.Stats.Skipped as "event:A40" or
-// "message:ORU". A trigger outside A01–A62 is quarantined. Merges (A40,
-// MRG-1) are for the linkage stage and are not yet read.
+// A40 (merge patient, identifier list) may carry several groups of PID,
+// optional PD1 and MRG. Each yields the surviving patient's record and a
+// models.Merge whose RetiredID is read from MRG-1 by PID-3's rule (type
+// MR, else the first non-NHS repetition) and RetiredNHSNumber from an
+// NHS-typed repetition. The ingest job stores merges in the restricted
+// zone (lake/mpi/merges, models.MergeRow) for linkage to honour. A PID
+// without its MRG, an MRG without a PID, or an MRG-1 with no identifier
+// quarantines the message.
+//
+// Other ADT events of HL7 table 0003 (A01–A62, e.g. A17 bed swap, A29
+// delete person) and messages other than ADT (e.g. ORU) are accepted without
+// records and counted in feed.Stats.Skipped as "event:A17" or
+// "message:ORU". A trigger outside A01–A62 is quarantined.
 //
 // # Field mapping
 //
