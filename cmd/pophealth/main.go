@@ -80,6 +80,7 @@ Quick start:
 		newReportCmd(g),
 		newDemoCmd(g),
 		newBenchCmd(g),
+		newRiskCmd(g),
 	)
 	return root
 }
