@@ -52,8 +52,8 @@ func fixtureLake(t *testing.T) *lake.Lake {
 			models.DiagnosisRow{PersonKey: key, Source: string(feed), BatchID: "B1", CodeSystem: string(sys), Code: code, RecordedDate: when}))
 	}
 	dx("p1", models.FeedHL7, models.ICD10, "I50.0", day(2023, 6, 1))
-	dx("p1", models.FeedFHIR, models.ICD10, "i500", day(2023, 6, 2))   // same code, other spelling
-	dx("p1", models.FeedHL7, models.ICD10, "E11.4", day(2024, 6, 1))   // after index: ignored
+	dx("p1", models.FeedFHIR, models.ICD10, "i500", day(2023, 6, 2))    // same code, other spelling
+	dx("p1", models.FeedHL7, models.ICD10, "E11.4", day(2024, 6, 1))    // after index: ignored
 	dx("p1", models.FeedGP, models.SNOMED, "84114007", day(2020, 1, 1)) // heart failure
 	dx("p1", models.FeedGP, models.SNOMED, "49436004", nil)             // AF, undated: counts
 	med := func(key, code string, when *models.Date) {
