@@ -270,7 +270,7 @@ func tierReport(m *riskmodel.Model, asOf models.Date, scored []riskmodel.Scored)
 		a.prior += int64(s.Prior)
 		a.expected += s.Risk
 		a.charlson += float64(s.Charlson)
-		if s.EFI > 0.24 {
+		if s.EFI > 0.12 {
 			a.frail++
 		}
 		if s.Age != nil && *s.Age >= 75 {
@@ -281,14 +281,14 @@ func tierReport(m *riskmodel.Model, asOf models.Date, scored []riskmodel.Scored)
 		Title: "Risk stratification by predicted emergency admission in the next 12 months",
 		AsOf:  asOf,
 		Columns: []string{"Tier", "People", "Predicted admitted in 12 months", "Predicted risk (%)",
-			"Emergency admissions in last 12 months per 1,000", "Mean Charlson", "Moderate or severe frailty (%)", "Aged 75+ (%)"},
+			"Emergency admissions in last 12 months per 1,000", "Mean Charlson", "Frailty mild or worse (%)", "Aged 75+ (%)"},
 		Notes: []string{
 			fmt.Sprintf("Model %s %s, fitted with features on %s and validated on %s (AUROC %.3f, 95%% CI %.3f-%.3f).",
 				m.Name, m.Version, m.FitIndex, m.ValidationIndex, m.Validation.AUROC.AUC, m.Validation.AUROC.Lower, m.Validation.AUROC.Upper),
 			"Population: people alive and registered with a GP practice on the as-at date.",
 			"Tiers: people ranked by predicted risk, highest first (ties by pseudonymous key): top 0.5%, next 4.5%, next 15%, remaining 80%.",
 			"Predicted admitted: the sum of predicted risks (expected number of people with an emergency admission).",
-			"Frailty: electronic Frailty Index above 0.24.",
+			"Frailty: electronic Frailty Index above 0.12 (mild, moderate or severe).",
 		},
 	}
 	for t := riskmodel.Tier(1); t <= 4; t++ {
