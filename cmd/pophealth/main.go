@@ -81,6 +81,7 @@ Quick start:
 		newDemoCmd(g),
 		newBenchCmd(g),
 		newRiskCmd(g),
+		newCohortCmd(g),
 	)
 	return root
 }
