@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -29,24 +30,34 @@ queries/cohort/examples/):
 	return cmd
 }
 
-// loadChecked loads a spec and prints its problems; it fails when any is
-// an error.
-func loadChecked(cmd *cobra.Command, path string) (*cohort.Spec, error) {
+// loadCompiled loads a spec, prints its problems to stderr and compiles
+// it; it fails when any problem is an error.
+func loadCompiled(cmd *cobra.Command, path string) (*cohort.Spec, *cohort.Query, error) {
 	s, err := cohort.Load(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	errs := 0
-	for _, p := range cohort.Check(s) {
-		fmt.Fprintln(cmd.ErrOrStderr(), p)
+	if errs, _ := printProblems(cmd.ErrOrStderr(), cohort.Check(s)); errs > 0 {
+		return nil, nil, fmt.Errorf("%s: %d errors", path, errs)
+	}
+	q, err := cohort.Compile(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, q, nil
+}
+
+// printProblems writes one line per problem and counts errors and warnings.
+func printProblems(w io.Writer, ps []cohort.Problem) (errs, warnings int) {
+	for _, p := range ps {
+		fmt.Fprintln(w, p)
 		if p.Error {
 			errs++
+		} else {
+			warnings++
 		}
 	}
-	if errs > 0 {
-		return nil, fmt.Errorf("%s: %d errors", path, errs)
-	}
-	return s, nil
+	return errs, warnings
 }
 
 func newCohortCheckCmd() *cobra.Command {
@@ -59,21 +70,14 @@ func newCohortCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ps := cohort.Check(s)
-			errs := 0
-			for _, p := range ps {
-				fmt.Fprintln(cmd.OutOrStdout(), p)
-				if p.Error {
-					errs++
-				}
-			}
+			errs, warnings := printProblems(cmd.OutOrStdout(), cohort.Check(s))
 			if errs > 0 {
-				return fmt.Errorf("%s: %d errors, %d warnings", args[0], errs, len(ps)-errs)
+				return fmt.Errorf("%s: %d errors, %d warnings", args[0], errs, warnings)
 			}
 			if _, err := cohort.Compile(s); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d warnings)\n", args[0], len(ps))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d warnings)\n", args[0], warnings)
 			return nil
 		},
 	}
@@ -90,11 +94,7 @@ into a throw-away lake, runs the compiled spec on it with the same engine as
 with what the timeline expects. It fails if any patient differs.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadChecked(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			q, err := cohort.Compile(s)
+			_, q, err := loadCompiled(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -146,11 +146,7 @@ func newCohortRunCmd(g *globals) *cobra.Command {
 			if purpose != "" {
 				return fmt.Errorf("--purpose: purposes are not implemented yet; runs use the workspace's single purpose")
 			}
-			s, err := loadChecked(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			q, err := cohort.Compile(s)
+			s, q, err := loadCompiled(cmd, args[0])
 			if err != nil {
 				return err
 			}

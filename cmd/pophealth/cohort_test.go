@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,13 +10,7 @@ import (
 
 func runCohort(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newCohortCmd(&globals{logger: slog.New(slog.DiscardHandler), workspace: t.TempDir()})
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(io.Discard)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
+	return execCmd(newCohortCmd(&globals{logger: slog.New(slog.DiscardHandler), workspace: t.TempDir()}), args...)
 }
 
 const exampleSpec = "../../queries/cohort/examples/t2d-poor-control.yaml"

@@ -8,11 +8,17 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func runRisk(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newRiskCmd(&globals{logger: slog.New(slog.DiscardHandler)})
+	return execCmd(newRiskCmd(&globals{logger: slog.New(slog.DiscardHandler)}), args...)
+}
+
+// execCmd runs a command with args and returns its stdout.
+func execCmd(cmd *cobra.Command, args ...string) (string, error) {
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(io.Discard)

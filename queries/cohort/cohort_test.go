@@ -25,6 +25,22 @@ func list(t *testing.T, system string, codes ...string) *Codelist {
 	return cl
 }
 
+// assureAll runs the timelines and fails the test for each patient whose
+// membership differs from the expectation.
+func assureAll(t *testing.T, q *Query, tl *Timelines) []Outcome {
+	t.Helper()
+	out, err := Assure(t.Context(), q, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if !o.Pass {
+			t.Errorf("%s: %s", o.ID, o.Detail)
+		}
+	}
+	return out
+}
+
 func TestExample_TimelinesPassAndAWrongExpectationFails(t *testing.T) {
 	s, err := Load("examples/t2d-poor-control.yaml")
 	if err != nil {
@@ -47,17 +63,9 @@ func TestExample_TimelinesPassAndAWrongExpectationFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Assure(t.Context(), q, tl)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := assureAll(t, q, tl)
 	if len(out) != len(tl.Patients) || len(out) < 8 {
 		t.Fatalf("%d outcomes for %d patients", len(out), len(tl.Patients))
-	}
-	for _, o := range out {
-		if !o.Pass {
-			t.Errorf("%s: %s", o.ID, o.Detail)
-		}
 	}
 	// The same run with two expectations turned round must fail for those
 	// two patients and no others.
@@ -213,15 +221,7 @@ func TestCompile_CriteriaSelectTheRightTimelines(t *testing.T) {
 			for i := range tl.Patients {
 				tl.Patients[i].Expect = Expect{Member: tc.want[tl.Patients[i].ID] != "", IndexDate: tc.want[tl.Patients[i].ID]}
 			}
-			out, err := Assure(t.Context(), q, tl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range out {
-				if !o.Pass {
-					t.Errorf("%s: %s", o.ID, o.Detail)
-				}
-			}
+			assureAll(t, q, tl)
 		})
 	}
 }
@@ -248,15 +248,7 @@ exit: {death: true, offset_days: 100}
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Assure(t.Context(), q, tl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range out {
-		if !o.Pass {
-			t.Errorf("%s: %s", o.ID, o.Detail)
-		}
-	}
+	assureAll(t, q, tl)
 }
 
 func TestCheck_FindsProblems(t *testing.T) {

@@ -110,25 +110,23 @@ func Compile(s *Spec) (*Query, error) {
 	cols = append(cols, reg+" AS registered")
 	q.Steps = append(q.Steps, fmt.Sprintf("alive and registered %d days before index", regDays))
 	q.flags = append(q.flags, "registered")
-	for i, r := range s.Inclusion {
-		expr, err := c.criterion(r.Criterion)
-		if err != nil {
-			return nil, fmt.Errorf("inclusion %q: %w", r.Name, err)
+	for _, group := range []struct {
+		rules                []Rule
+		label, step, col, op string
+	}{
+		{s.Inclusion, "inclusion", "include: ", "inc_", ""},
+		{s.Exclusion, "exclusion", "exclude: ", "exc_", "NOT "},
+	} {
+		for i, r := range group.rules {
+			expr, err := c.criterion(r.Criterion)
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: %w", group.label, r.Name, err)
+			}
+			col := group.col + strconv.Itoa(i+1)
+			cols = append(cols, fmt.Sprintf("-- %s: %s\n        %s%s AS %s", group.label, oneLine(r.Name), group.op, expr, col))
+			q.Steps = append(q.Steps, group.step+r.Name)
+			q.flags = append(q.flags, col)
 		}
-		col := "inc_" + strconv.Itoa(i+1)
-		cols = append(cols, fmt.Sprintf("-- inclusion: %s\n        %s AS %s", oneLine(r.Name), expr, col))
-		q.Steps = append(q.Steps, "include: "+r.Name)
-		q.flags = append(q.flags, col)
-	}
-	for i, r := range s.Exclusion {
-		expr, err := c.criterion(r.Criterion)
-		if err != nil {
-			return nil, fmt.Errorf("exclusion %q: %w", r.Name, err)
-		}
-		col := "exc_" + strconv.Itoa(i+1)
-		cols = append(cols, fmt.Sprintf("-- exclusion: %s\n        NOT %s AS %s", oneLine(r.Name), expr, col))
-		q.Steps = append(q.Steps, "exclude: "+r.Name)
-		q.flags = append(q.flags, col)
 	}
 	c.ctes = append(c.ctes, "flagged AS (\n    SELECT c.*,\n        "+strings.Join(cols, ",\n        ")+"\n    FROM candidates c\n)")
 
