@@ -4,17 +4,14 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/pophealth/pophealth/jobs"
+	"github.com/pophealth/pophealth/internal/synthlake"
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/models"
-	"github.com/pophealth/pophealth/pseudonymise"
 	"github.com/pophealth/pophealth/queries"
-	"github.com/pophealth/pophealth/synth"
 )
 
 func must(t testing.TB, err error) {
@@ -140,29 +137,12 @@ func TestExtract_FeaturesOnIndexDate(t *testing.T) {
 	}
 }
 
-// syntheticLake runs the real pipeline (synth, ingest) on a small
-// population; the model is fitted on it as on the demo.
-func syntheticLake(t *testing.T, people int) *lake.Lake {
-	t.Helper()
-	dir := t.TempDir()
-	opts := synth.DefaultOptions()
-	opts.People, opts.Seed, opts.OutDir = people, 11, filepath.Join(dir, "feeds")
-	_, err := synth.Generate(t.Context(), opts, nil)
-	must(t, err)
-	l, err := lake.Open(filepath.Join(dir, "lake"))
-	must(t, err)
-	key, err := pseudonymise.NewKey()
-	must(t, err)
-	_, err = jobs.Ingest(t.Context(), l, jobs.IngestOptions{Paths: []string{opts.OutDir}, Key: key})
-	must(t, err)
-	return l
-}
-
 func TestFitOnLake_TemporalSplitValidatesAndRoundTrips(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the synthetic pipeline")
 	}
-	l := syntheticLake(t, 3000)
+	l, err := synthlake.Build(t.Context(), t.TempDir(), 3000, 11)
+	must(t, err)
 	eng := openEngine(t, l)
 	ms, err := l.Manifests()
 	must(t, err)
