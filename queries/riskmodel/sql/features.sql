@@ -89,4 +89,4 @@ LEFT JOIN dx d USING (person_key)
 LEFT JOIN obs o USING (person_key)
 LEFT JOIN meds m USING (person_key)
 LEFT JOIN spells s USING (person_key)
-ORDER BY p.person_key;
+ORDER BY p.person_key
