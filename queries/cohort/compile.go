@@ -47,6 +47,12 @@ func (q *Query) ByAgeSex() string {
 	return q.ctes + "\nSELECT age_band(age) AS age_band, sex, count(DISTINCT person_key) AS people\nFROM cohort\nGROUP BY ALL\nORDER BY ALL"
 }
 
+// ByPractice is the statement counting distinct members by registered
+// practice.
+func (q *Query) ByPractice() string {
+	return q.ctes + "\nSELECT coalesce(practice_code, 'unknown') AS practice, count(DISTINCT person_key) AS people\nFROM cohort\nGROUP BY ALL\nORDER BY ALL"
+}
+
 // compiler carries the code list CTE names while compiling.
 type compiler struct {
 	s     *Spec

@@ -23,9 +23,16 @@ type AgeSexCount struct {
 // Result is what a cohort run found. It holds exact counts: Report
 // suppresses them before anyone sees them.
 type Result struct {
-	Spec      string
-	Attrition []Step
-	ByAgeSex  []AgeSexCount
+	Spec       string
+	Attrition  []Step
+	ByAgeSex   []AgeSexCount
+	ByPractice []PracticeCount
+}
+
+// PracticeCount is the number of members registered with one practice.
+type PracticeCount struct {
+	Practice string
+	People   int64
 }
 
 // Member is one cohort member (row-level; for tests and analysts under the
@@ -68,6 +75,18 @@ func Run(ctx context.Context, eng *queries.Engine, name string, q *Query) (*Resu
 		band, _ := r[0].(string)
 		sex, _ := r[1].(string)
 		res.ByAgeSex = append(res.ByAgeSex, AgeSexCount{AgeBand: band, Sex: sex, People: n})
+	}
+	bp, err := eng.Query(ctx, q.ByPractice())
+	if err != nil {
+		return nil, fmt.Errorf("cohort %s: counts by practice: %w", name, err)
+	}
+	for _, r := range bp.Rows {
+		n, err := count(r[1])
+		if err != nil {
+			return nil, err
+		}
+		p, _ := r[0].(string)
+		res.ByPractice = append(res.ByPractice, PracticeCount{Practice: p, People: n})
 	}
 	return res, nil
 }
@@ -133,5 +152,13 @@ func (r *Result) Report(asOf models.Date) []*queries.Report {
 	for _, c := range r.ByAgeSex {
 		by.Rows = append(by.Rows, []queries.Cell{queries.Label(c.AgeBand), queries.Label(c.Sex), queries.Suppress(c.People)})
 	}
-	return []*queries.Report{att, by}
+	bp := &queries.Report{
+		Title:   "Cohort " + r.Spec + ": members by registered practice",
+		AsOf:    asOf,
+		Columns: []string{"Practice", "People"},
+	}
+	for _, c := range r.ByPractice {
+		bp.Rows = append(bp.Rows, []queries.Cell{queries.Label(c.Practice), queries.Suppress(c.People)})
+	}
+	return []*queries.Report{att, by, bp}
 }
