@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/queries"
 	"github.com/pophealth/pophealth/queries/cohort"
+	"github.com/pophealth/pophealth/queries/riskmodel"
 	"github.com/pophealth/pophealth/workspace"
 )
 
@@ -179,6 +182,13 @@ func newCohortRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			reports := res.Report(end)
+			tiers, err := cohortByTier(cmd, ws, eng, q, s.Name, end)
+			if err != nil {
+				return err
+			}
+			if tiers != nil {
+				reports = append(reports, tiers)
+			}
 			if jsonOut {
 				return writeJSON(cmd.OutOrStdout(), reports)
 			}
@@ -195,4 +205,51 @@ func newCohortRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON")
 	cmd.Flags().StringVar(&purpose, "purpose", "", "purpose `ID` (not implemented yet)")
 	return cmd
+}
+
+// cohortByTier counts the cohort's members by tier of the risk pyramid
+// when a risk model has been fitted (pophealth risk fit); nil otherwise.
+// Tiers are those of the whole population on the as-of date.
+func cohortByTier(cmd *cobra.Command, ws *workspace.Workspace, eng *queries.Engine, q *cohort.Query, name string, asOf models.Date) (*queries.Report, error) {
+	m, err := riskmodel.Load(riskmodel.Dir(ws.Dir), "")
+	if errors.Is(err, riskmodel.ErrNoModel) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "no risk model fitted: counts by risk tier left out (run pophealth risk fit)")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	scored, err := riskmodel.Run(cmd.Context(), eng, m, asOf)
+	if err != nil {
+		return nil, err
+	}
+	tier := make(map[string]riskmodel.Tier, len(scored))
+	for _, p := range scored {
+		tier[p.Key] = p.Tier
+	}
+	members, err := cohort.Members(cmd.Context(), eng, q)
+	if err != nil {
+		return nil, err
+	}
+	var counts [5]int64
+	seen := map[string]bool{}
+	for _, mb := range members {
+		if seen[mb.PersonKey] {
+			continue
+		}
+		seen[mb.PersonKey] = true
+		counts[tier[mb.PersonKey]]++ // 0: not in the scored population (died or left)
+	}
+	r := &queries.Report{
+		Title:   "Cohort " + name + ": members by risk tier",
+		AsOf:    asOf,
+		Columns: []string{"Tier", "People"},
+		Notes: []string{fmt.Sprintf("Tiers of the whole registered population on %s by model %s %s; "+
+			"members no longer alive and registered are counted as not scored.", asOf, m.Name, m.Version)},
+	}
+	for t := riskmodel.Tier(1); t <= 4; t++ {
+		r.Rows = append(r.Rows, []queries.Cell{queries.Label(t.String()), queries.Suppress(counts[t])})
+	}
+	r.Rows = append(r.Rows, []queries.Cell{queries.Label("Not scored"), queries.Suppress(counts[0])})
+	return r, nil
 }

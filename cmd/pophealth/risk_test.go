@@ -6,10 +6,16 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pophealth/pophealth/internal/synthlake"
+	"github.com/pophealth/pophealth/queries/riskmodel"
+	"github.com/pophealth/pophealth/workspace"
 )
 
 func runRisk(t *testing.T, args ...string) (string, error) {
@@ -80,5 +86,67 @@ func TestRiskScoreCmd_TextAndErrors(t *testing.T) {
 		if _, err := runRisk(t, args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+// End to end on a small synthetic workspace: risk fit stores a model with
+// its provenance, risk run tiers everyone, and cohort run then adds the
+// members by tier.
+func TestRiskFitRunAndCohortByTier_OnASyntheticWorkspace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the synthetic pipeline")
+	}
+	dir := filepath.Join(t.TempDir(), "ws")
+	ws, err := workspace.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.LakeDir() != filepath.Join(dir, "lake") {
+		t.Fatalf("workspace lake %s is not where synthlake writes", ws.LakeDir())
+	}
+	if _, err := synthlake.Build(t.Context(), dir, 3000, 21); err != nil {
+		t.Fatal(err)
+	}
+	g := &globals{logger: slog.New(slog.DiscardHandler), workspace: dir}
+	out, err := execCmd(newRiskCmd(g), "fit", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fit struct {
+		Version  string            `json:"version"`
+		Snapshot []string          `json:"snapshot_batches"`
+		AUROC    riskmodel.AUROC   `json:"auroc"`
+		Reports  []json.RawMessage `json:"reports"`
+	}
+	if err := json.Unmarshal([]byte(out), &fit); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if fit.Version == "" || len(fit.Snapshot) != 1 || fit.AUROC.AUC <= 0.5 || len(fit.Reports) != 3 {
+		t.Errorf("fit output %+v", fit)
+	}
+	m, err := riskmodel.Load(riskmodel.Dir(dir), fit.Version)
+	if err != nil || m.Version != fit.Version {
+		t.Fatalf("stored model: %v", err)
+	}
+	csvPath := filepath.Join(t.TempDir(), "scores.csv")
+	out, err = execCmd(newRiskCmd(g), "run", "--out", csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Very high (top 0.5%)", "Low (remaining 80%)", fit.Version} {
+		if !strings.Contains(out, want) {
+			t.Errorf("risk run output lacks %q:\n%s", want, out)
+		}
+	}
+	scores, err := os.ReadFile(csvPath)
+	if err != nil || !strings.HasPrefix(string(scores), "person_key,risk,tier\n") {
+		t.Errorf("scores file: %v", err)
+	}
+	out, err = execCmd(newCohortCmd(g), "run", exampleSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "members by risk tier") || !strings.Contains(out, "Not scored") {
+		t.Errorf("cohort run lacks the tier table:\n%s", out)
 	}
 }
