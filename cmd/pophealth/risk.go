@@ -37,9 +37,10 @@ func newRiskScoreCmd() *cobra.Command {
 		weights   string
 		medicines int
 		jsonOut   bool
+		lace      risk.LACEInput
 	)
 	cmd := &cobra.Command{
-		Use:   "score --index charlson|elixhauser|efi --codes CODE,CODE,...",
+		Use:   "score --index charlson|elixhauser|efi|lace --codes CODE,CODE,...",
 		Short: "Score one list of codes on the Charlson, Elixhauser or eFI index, to check a patient by hand",
 		Long: `score scores one person's codes directly, without the lake.
 
@@ -48,13 +49,15 @@ func newRiskScoreCmd() *cobra.Command {
   elixhauser  ICD-10 codes, Quan 2005 coding, van Walraven 2009 weights
   efi         SNOMED CT concept ids; --medicines N adds the polypharmacy
               deficit when N >= 5 different medicines in the last 12 months
+  lace        ICD-10 codes for LACE's comorbidity points, with --los DAYS,
+              --acute and --ed-visits N (in the 6 months before admission)
 
 ICD-10 codes may be given with or without the dot, in any case. The
 hierarchy rules apply (a superseded condition is listed with weight shown
 but adds 0). --json prints the score and the conditions found.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(codes) == 0 {
+			if len(codes) == 0 && index != "lace" {
 				return fmt.Errorf("--codes: give at least one code")
 			}
 			for i := range codes {
@@ -99,16 +102,39 @@ but adds 0). --json prints the score and the conditions found.`,
 					return writeJSON(out, res)
 				}
 				return writeFrailty(out, res)
+			case "lace":
+				x, err := risk.Charlson(risk.Quan2011)
+				if err != nil {
+					return err
+				}
+				ch := x.Score(codes)
+				if lace.Comorbidity, err = risk.LACEComorbidity(ch); err != nil {
+					return err
+				}
+				res, err := risk.LACE(lace)
+				if err != nil {
+					return err
+				}
+				if jsonOut {
+					return writeJSON(out, map[string]any{"index": "lace", "score": res.Score, "band": res.Band,
+						"points": map[string]int{"L": res.L, "A": res.A, "C": res.C, "E": res.E}, "conditions": ch.Conditions})
+				}
+				fmt.Fprintf(out, "lace: score %d (%s): L %d + A %d + C %d (comorbidity total %d) + E %d\n",
+					res.Score, res.Band, res.L, res.A, res.C, lace.Comorbidity, res.E)
+				return nil
 			default:
-				return fmt.Errorf("--index %q: want charlson, elixhauser or efi", index)
+				return fmt.Errorf("--index %q: want charlson, elixhauser, efi or lace", index)
 			}
 		},
 	}
-	cmd.Flags().StringVar(&index, "index", "charlson", "index: charlson, elixhauser or efi")
+	cmd.Flags().StringVar(&index, "index", "charlson", "index: charlson, elixhauser, efi or lace")
 	cmd.Flags().StringSliceVar(&codes, "codes", nil, "comma-separated `CODES` (ICD-10 for charlson/elixhauser, SNOMED CT for efi)")
 	cmd.Flags().StringVar(&weights, "weights", "", "weight set: quan_2011 (default) or charlson_1987 for charlson; van_walraven_2009 for elixhauser")
 	cmd.Flags().IntVar(&medicines, "medicines", 0, "efi only: different medicines prescribed in the last 12 months")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the score and conditions as JSON")
+	cmd.Flags().IntVar(&lace.LengthOfStayDays, "los", 0, "lace only: length of stay in `DAYS`")
+	cmd.Flags().BoolVar(&lace.Acute, "acute", false, "lace only: the admission was emergent")
+	cmd.Flags().IntVar(&lace.EDVisits, "ed-visits", 0, "lace only: emergency department visits in the 6 months before admission")
 	return cmd
 }
 

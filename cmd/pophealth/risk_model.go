@@ -98,6 +98,9 @@ it was fitted on.`,
 			if err != nil {
 				return err
 			}
+			if e > end {
+				return fmt.Errorf("--as-of %s is after the end of the data (%s): the validation outcome would be incomplete", e, end)
+			}
 			fitIndex := models.DateOf(e.Time().AddDate(-2, 0, 0))
 			g.logger.Info("risk fit", "fit_index", fitIndex, "data_end", end)
 			m, err := riskmodel.FitOnLake(ctx, eng, fitIndex, batches)

@@ -43,6 +43,8 @@ func TestRiskScoreCmd_JSONGivesScoreAndConditions(t *testing.T) {
 		{[]string{"--index", "charlson", "--weights", "charlson_1987", "--codes", "C18.7,C78.7"}, 6, []string{"canc", "metacanc"}},
 		{[]string{"--index", "elixhauser", "--codes", "F11.2,E66.0"}, -11, []string{"obes", "drug"}},
 		{[]string{"--index", "efi", "--codes", "44054006,38341003", "--medicines", "5"}, 3.0 / 36, []string{"diabetes", "hypertension", "polypharmacy"}},
+		// LACE: 5 days (4) + emergent (3) + CHF 2 and metastatic cancer 6 -> 8 -> C 5 + 2 ED visits (2) = 14.
+		{[]string{"--index", "lace", "--los", "5", "--acute", "--ed-visits", "2", "--codes", "I50.0,C78.7"}, 14, []string{"chf", "metacanc"}},
 	} {
 		out, err := runRisk(t, append([]string{"score", "--json"}, tc.args...)...)
 		if err != nil {
