@@ -82,6 +82,8 @@ Quick start:
 		newDemoCmd(g),
 		newBenchCmd(g),
 		newQuarantineCmd(g),
+		newRiskCmd(g),
+		newCohortCmd(g),
 	)
 	return root
 }

@@ -29,6 +29,7 @@ type ComorbidityIndex struct {
 	weights    WeightSet
 	conditions []conditionDef
 	byPrefix   map[string][]int // normalised prefix -> indices into conditions
+	minPrefix  int
 	maxPrefix  int
 }
 
@@ -142,6 +143,9 @@ func loadComorbidity(name string, w WeightSet, conditionsFile, codesFile string)
 			}
 			idx.byPrefix[p] = append(idx.byPrefix[p], i)
 			idx.maxPrefix = max(idx.maxPrefix, len(p))
+			if idx.minPrefix == 0 || len(p) < idx.minPrefix {
+				idx.minPrefix = len(p)
+			}
 		}
 	}
 	return idx, nil
@@ -183,7 +187,7 @@ func (x *ComorbidityIndex) Match(code string) []string {
 
 func (x *ComorbidityIndex) match(code string) []int {
 	var out []int
-	for n := 1; n <= min(len(code), x.maxPrefix); n++ {
+	for n := x.minPrefix; n <= min(len(code), x.maxPrefix); n++ {
 		for _, i := range x.byPrefix[code[:n]] {
 			if !slices.Contains(out, i) {
 				out = append(out, i)

@@ -78,10 +78,12 @@ type Deficit struct {
 
 // FrailtyResult is a person's eFI.
 type FrailtyResult struct {
+	// Index is "efi", so JSON output says which score it is.
+	Index string `json:"index"`
 	// Count is the number of deficits present, 0 to 36.
 	Count int `json:"deficits"`
 	// Value is Count / 36, unrounded.
-	Value float64 `json:"efi"`
+	Value float64 `json:"score"`
 	// Category is fit, mild, moderate or severe, computed from Count.
 	Category string    `json:"category"`
 	Deficits []Deficit `json:"conditions"`
@@ -211,7 +213,7 @@ func (f *FrailtyIndex) ValueConcepts() []string {
 // Score computes one person's eFI.
 func (f *FrailtyIndex) Score(in FrailtyInput) FrailtyResult {
 	evidence := make([][]string, len(f.deficits))
-	var res FrailtyResult
+	res := FrailtyResult{Index: "efi"}
 	for _, c := range in.Concepts {
 		is, ok := f.byConcept[c]
 		if !ok {

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/models"
+	"github.com/pophealth/pophealth/queries"
+	"github.com/pophealth/pophealth/queries/cohort"
+	"github.com/pophealth/pophealth/queries/riskmodel"
+	"github.com/pophealth/pophealth/workspace"
+)
+
+func newCohortCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cohort",
+		Short: "Check, test and run cohort definitions written in YAML",
+		Long: `cohort works with cohort definitions (docs/cohorts.md; examples in
+queries/cohort/examples/):
+
+  pophealth cohort check SPEC          static problems before anything runs
+  pophealth cohort test SPEC           run against hand-written timelines (SPEC's .test.yaml)
+  pophealth cohort run SPEC            attrition and counts by age band and sex, suppressed
+  pophealth cohort run SPEC --explain  print the DuckDB SQL instead of running it`,
+	}
+	cmd.AddCommand(newCohortCheckCmd(), newCohortTestCmd(), newCohortRunCmd(g))
+	return cmd
+}
+
+// loadCompiled loads a spec, prints its problems to stderr and compiles
+// it; it fails when any problem is an error.
+func loadCompiled(cmd *cobra.Command, path string) (*cohort.Spec, *cohort.Query, error) {
+	s, err := cohort.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if errs, _ := printProblems(cmd.ErrOrStderr(), cohort.Check(s)); errs > 0 {
+		return nil, nil, fmt.Errorf("%s: %d errors", path, errs)
+	}
+	q, err := cohort.Compile(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, q, nil
+}
+
+// printProblems writes one line per problem and counts errors and warnings.
+func printProblems(w io.Writer, ps []cohort.Problem) (errs, warnings int) {
+	for _, p := range ps {
+		fmt.Fprintln(w, p)
+		if p.Error {
+			errs++
+		} else {
+			warnings++
+		}
+	}
+	return errs, warnings
+}
+
+func newCohortCheckCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check SPEC",
+		Short: "Report problems in a cohort definition (empty code lists, no exit, contradictory rules, malformed codes)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := cohort.Load(args[0])
+			if err != nil {
+				return err
+			}
+			errs, warnings := printProblems(cmd.OutOrStdout(), cohort.Check(s))
+			if errs > 0 {
+				return fmt.Errorf("%s: %d errors, %d warnings", args[0], errs, warnings)
+			}
+			if _, err := cohort.Compile(s); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d warnings)\n", args[0], warnings)
+			return nil
+		},
+	}
+}
+
+func newCohortTestCmd() *cobra.Command {
+	var timelines string
+	cmd := &cobra.Command{
+		Use:   "test SPEC",
+		Short: "Run a cohort definition against hand-written patient timelines with expected membership",
+		Long: `test writes the timelines (default: SPEC with .yaml replaced by .test.yaml)
+into a throw-away lake, runs the compiled spec on it with the same engine as
+"cohort run", and compares each patient's membership, index and exit dates
+with what the timeline expects. It fails if any patient differs.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, q, err := loadCompiled(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if timelines == "" {
+				timelines = strings.TrimSuffix(args[0], ".yaml") + ".test.yaml"
+			}
+			b, err := os.ReadFile(timelines)
+			if err != nil {
+				return err
+			}
+			tl, err := cohort.ParseTimelines(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", timelines, err)
+			}
+			outcomes, err := cohort.Assure(cmd.Context(), q, tl)
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, o := range outcomes {
+				if o.Pass {
+					fmt.Fprintf(cmd.OutOrStdout(), "ok    %s\n", o.ID)
+				} else {
+					failed++
+					fmt.Fprintf(cmd.OutOrStdout(), "FAIL  %s: %s\n", o.ID, o.Detail)
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d patients failed", failed, len(outcomes))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d patients pass\n", len(outcomes))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&timelines, "timelines", "", "timelines `FILE` (default: SPEC's .test.yaml)")
+	return cmd
+}
+
+func newCohortRunCmd(g *globals) *cobra.Command {
+	var (
+		explain, jsonOut bool
+		purpose          string
+	)
+	cmd := &cobra.Command{
+		Use:   "run SPEC",
+		Short: "Run a cohort definition on the lake: attrition per rule and counts by age band and sex, suppressed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if purpose != "" {
+				return fmt.Errorf("--purpose: purposes are not implemented yet; runs use the workspace's single purpose")
+			}
+			s, q, err := loadCompiled(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if explain {
+				fmt.Fprintln(cmd.OutOrStdout(), q.Members()+";")
+				return nil
+			}
+			ws, err := workspace.Open(g.workspace)
+			if err != nil {
+				return err
+			}
+			lk, err := lake.Open(ws.LakeDir())
+			if err != nil {
+				return err
+			}
+			eng, err := queries.Open(cmd.Context(), lk)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			res, err := cohort.Run(cmd.Context(), eng, s.Name, q)
+			if err != nil {
+				return err
+			}
+			end, err := eng.DataEnd(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := appendAudit(ws, "cohort run", map[string]any{"spec": s.Name, "file": args[0]}); err != nil {
+				return err
+			}
+			reports := res.Report(end)
+			tiers, err := cohortByTier(cmd, ws, eng, q, s.Name, end)
+			if err != nil {
+				return err
+			}
+			if tiers != nil {
+				reports = append(reports, tiers)
+			}
+			if jsonOut {
+				return writeJSON(cmd.OutOrStdout(), reports)
+			}
+			for _, r := range reports {
+				if err := r.WriteText(cmd.OutOrStdout()); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&explain, "explain", false, "print the compiled DuckDB SQL and stop")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "purpose `ID` (not implemented yet)")
+	return cmd
+}
+
+// cohortByTier counts the cohort's members by tier of the risk pyramid
+// when a risk model has been fitted (pophealth risk fit); nil otherwise.
+// Tiers are those of the whole population on the as-of date.
+func cohortByTier(cmd *cobra.Command, ws *workspace.Workspace, eng *queries.Engine, q *cohort.Query, name string, asOf models.Date) (*queries.Report, error) {
+	m, err := riskmodel.Load(riskmodel.Dir(ws.Dir), "")
+	if errors.Is(err, riskmodel.ErrNoModel) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "no risk model fitted: counts by risk tier left out (run pophealth risk fit)")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	scored, err := riskmodel.Run(cmd.Context(), eng, m, asOf)
+	if err != nil {
+		return nil, err
+	}
+	tier := make(map[string]riskmodel.Tier, len(scored))
+	for _, p := range scored {
+		tier[p.Key] = p.Tier
+	}
+	members, err := cohort.Members(cmd.Context(), eng, q)
+	if err != nil {
+		return nil, err
+	}
+	var counts [5]int64
+	seen := map[string]bool{}
+	for _, mb := range members {
+		if seen[mb.PersonKey] {
+			continue
+		}
+		seen[mb.PersonKey] = true
+		counts[tier[mb.PersonKey]]++ // 0: not in the scored population (died or left)
+	}
+	r := &queries.Report{
+		Title:   "Cohort " + name + ": members by risk tier",
+		AsOf:    asOf,
+		Columns: []string{"Tier", "People"},
+		Notes: []string{fmt.Sprintf("Tiers of the whole registered population on %s by model %s %s; "+
+			"members no longer alive and registered are counted as not scored.", asOf, m.Name, m.Version)},
+	}
+	for t := riskmodel.Tier(1); t <= 4; t++ {
+		r.Rows = append(r.Rows, []queries.Cell{queries.Label(t.String()), queries.Suppress(counts[t])})
+	}
+	r.Rows = append(r.Rows, []queries.Cell{queries.Label("Not scored"), queries.Suppress(counts[0])})
+	return r, nil
+}
