@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -136,12 +135,6 @@ but adds 0). --json prints the score and the conditions found.`,
 	cmd.Flags().BoolVar(&lace.Acute, "acute", false, "lace only: the admission was emergent")
 	cmd.Flags().IntVar(&lace.EDVisits, "ed-visits", 0, "lace only: emergency department visits in the 6 months before admission")
 	return cmd
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func writeComorbidity(w io.Writer, res risk.Result) error {
