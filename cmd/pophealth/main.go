@@ -81,6 +81,7 @@ Quick start:
 		newDemoCmd(g),
 		newBenchCmd(g),
 		newQuarantineCmd(g),
+		newMLLPCmd(g),
 	)
 	return root
 }
