@@ -176,7 +176,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 		}
 	}()
 
-	sink := newBatchSink(b, ix, pseudonymise.New(opts.Key), batchID)
+	sink := newBatchSink(b, ix, pseudonymise.New(opts.Key), batchID, time.Now())
 	var doneBytes int64
 	for _, in := range todo {
 		fr := &res.Files[in.result]
