@@ -31,7 +31,7 @@ type batchSink struct {
 	// seqBase is the batch's start in Unix nanoseconds: EncounterRow.Seq
 	// is seqBase plus the arrival position (handled).
 	seqBase int64
-	rows     map[string]int64
+	rows    map[string]int64
 	// handled counts Record and Quarantine calls, for progress displays.
 	handled int64
 }
