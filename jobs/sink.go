@@ -14,6 +14,7 @@ import (
 const (
 	mpiDir        = "mpi/links"
 	mergeDir      = "mpi/merges"
+	unreadDir     = quarantineDir + "/unread"
 	quarantineDir = "quarantine"
 )
 
@@ -58,6 +59,13 @@ func (s *batchSink) Record(r models.Record) error {
 			return err
 		}
 		return s.writePerson(p, s.ps.PersonKey(id))
+	}
+	if u, ok := r.(*models.Unread); ok {
+		s.rows["unread"]++
+		return lake.Append(s.b, unreadDir, models.UnreadRow{
+			BatchID: s.batchID, Feed: string(u.Ref.Feed), File: u.Ref.File, Line: u.Ref.Line,
+			Offset: u.Ref.Offset, RecordID: u.Ref.RecordID, Kind: u.Kind, Raw: u.Raw,
+		})
 	}
 	if m, ok := r.(*models.Merge); ok {
 		// Merges are for linkage (link/ reads mpi/merges); they hold

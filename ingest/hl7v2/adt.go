@@ -82,7 +82,7 @@ func (c *converter) convert(b *block) (models.SourceRef, error) {
 	case string(msgType) != "ADT":
 		// Not an ADT message (an ORU result, an ACK): accepted and
 		// counted, since pophealth reads nothing else from this feed.
-		c.skips = append(c.skips, "message:"+string(msgType))
+		c.keep(ref, b, "message:"+string(msgType))
 		return ref, nil
 	}
 	event, eventField := value(m.component(m.mshField(9), 2)), "MSH-9"
@@ -98,7 +98,7 @@ func (c *converter) convert(b *block) (models.SourceRef, error) {
 	case !defined:
 		return ref, fmt.Errorf("%s: unknown ADT trigger event %q", eventField, truncate(event, 16))
 	case !handled:
-		c.skips = append(c.skips, "event:"+string(event))
+		c.keep(ref, b, "event:"+string(event))
 		return ref, nil
 	}
 	if trig.merge {
@@ -158,6 +158,13 @@ func (c *converter) merge(ref models.SourceRef, trig trigger, legacy bool) error
 		return errors.New("PID: missing segment")
 	}
 	return nil
+}
+
+// keep accepts a message pophealth does not map: it is counted under kind
+// and passed on whole as a models.Unread, so that nothing is lost.
+func (c *converter) keep(ref models.SourceRef, b *block, kind string) {
+	c.skips = append(c.skips, kind)
+	c.records = append(c.records, &models.Unread{Ref: ref, Kind: kind, Raw: bytes.Clone(b.bytes())})
 }
 
 // adt reads an ADT message whose trigger pophealth handles.
