@@ -121,7 +121,11 @@ func TestIngest_KillNine(t *testing.T) {
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
+			t0 := time.Now()
 			err := cmd.Wait()
+			t.Logf("child reaped in %v", time.Since(t0))
+			t0 = time.Now()
+			defer func() { t.Logf("recovery and reruns took %v", time.Since(t0)) }()
 			killed := err != nil && strings.Contains(err.Error(), "killed")
 
 			// Before any repair: a reader sees the batch whole or not at all.
