@@ -85,7 +85,7 @@ type parser struct {
 	// aliases maps the fullUrls of the Bundle being read to "Type/id"
 	// (bundleAliases).
 	aliases map[string]string
-	ticks                int
+	ticks   int
 }
 
 // position locates a source record's first byte in the file.
