@@ -150,7 +150,7 @@ func TestQuarantineReplay(t *testing.T) {
 		{"malformed id", fixed, []string{"nonsense"}, "want BATCH/ROW"},
 		{"entry named twice", fixed, []string{bad.ID, bad.ID}, "named twice"},
 		{"more records than entries", write("two.hl7", append(append([]byte{}, bad.Raw...), bad.Raw...)), []string{bad.ID}, "holds 2 source records for 1"},
-		{"file already ingested", filepath.Join(dir, "batch_fhs_bhs_adt_a04.hl7"), []string{bad.ID}, "want one new corrected file"},
+		{"file already ingested", filepath.Join(dir, "batch_fhs_bhs_adt_a04.hl7"), []string{bad.ID}, "already ingested"},
 	}
 	for _, tt := range refused {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
