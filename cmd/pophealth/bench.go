@@ -215,7 +215,7 @@ func printBench(w io.Writer, people int, results []stageResult) {
 // NDJSON file under the given directory to Parquet with DuckDB's own readers.
 func newBenchReferenceCmd() *cobra.Command {
 	var out string
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:    "reference DIR",
 		Short:  "DuckDB reference: read_csv/read_ndjson -> COPY TO parquet for each file in DIR",
 		Hidden: true,
@@ -255,4 +255,6 @@ func newBenchReferenceCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&out, "out", "", "`DIR` for the Parquet files")
+	return cmd
 }
