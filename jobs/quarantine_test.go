@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pophealth/pophealth/ingest/feed"
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/pseudonymise"
@@ -39,14 +40,18 @@ func newLake(t *testing.T) (*lake.Lake, pseudonymise.Key) {
 	return lk, key
 }
 
-func TestIngest_SharedHL7SamplesAreAccountedFor(t *testing.T) {
-	dir := sharedSamples(t, "hl7v2")
+// ingestShared ingests a folder of the shared samples into a new lake,
+// checks that every new file balances and that quarantine holds one entry
+// per record the files count as quarantined, and returns the sums.
+func ingestShared(t *testing.T, sub string) (*lake.Lake, IngestResult, feed.Stats, []QuarantineEntry) {
+	t.Helper()
+	dir := sharedSamples(t, sub)
 	lk, key := newLake(t)
 	res, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{dir}, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var read, accepted, quarantined int64
+	var sum feed.Stats
 	for _, f := range res.Files {
 		if f.Status != "ingested" {
 			continue
@@ -54,14 +59,28 @@ func TestIngest_SharedHL7SamplesAreAccountedFor(t *testing.T) {
 		if err := f.Balanced(); err != nil {
 			t.Errorf("%s: %v", f.Path, err)
 		}
-		read, accepted, quarantined = read+f.Read, accepted+f.Accepted, quarantined+f.Quarantined
+		sum.Read, sum.Accepted, sum.Quarantined = sum.Read+f.Read, sum.Accepted+f.Accepted, sum.Quarantined+f.Quarantined
+		for kind, n := range f.Skipped {
+			if sum.Skipped == nil {
+				sum.Skipped = map[string]int64{}
+			}
+			sum.Skipped[kind] += n
+		}
 	}
 	entries, err := ListQuarantine(lk, QuarantineFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if int64(len(entries)) != quarantined || quarantined == 0 {
-		t.Errorf("quarantine holds %d entries, files count %d quarantined", len(entries), quarantined)
+	if int64(len(entries)) != sum.Quarantined {
+		t.Errorf("quarantine holds %d entries, files count %d quarantined", len(entries), sum.Quarantined)
+	}
+	return lk, res, sum, entries
+}
+
+func TestIngest_SharedHL7SamplesAreAccountedFor(t *testing.T) {
+	lk, res, sum, entries := ingestShared(t, "hl7v2")
+	if sum.Quarantined == 0 {
+		t.Errorf("nothing quarantined; the samples hold malformed messages")
 	}
 	for _, e := range entries {
 		if len(e.Raw) == 0 || e.Reason == "" || e.File == "" || e.Line < 1 {
@@ -106,7 +125,7 @@ func TestIngest_SharedHL7SamplesAreAccountedFor(t *testing.T) {
 		}
 	}
 	t.Logf("shared HL7 samples: %d files, read %d = accepted %d + quarantined %d; %d merges, %d unmapped messages kept",
-		res.Totals.Files, read, accepted, quarantined, len(merges), len(unread))
+		res.Totals.Files, sum.Read, sum.Accepted, sum.Quarantined, len(merges), len(unread))
 }
 
 func TestQuarantineReplay(t *testing.T) {
@@ -193,31 +212,10 @@ func TestQuarantineReplay(t *testing.T) {
 }
 
 func TestIngest_SharedFHIRSamplesAreAccountedFor(t *testing.T) {
-	dir := sharedSamples(t, "fhir")
-	lk, key := newLake(t)
-	res, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{dir}, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var read, accepted, quarantined, skipped int64
-	for _, f := range res.Files {
-		if f.Status != "ingested" {
-			continue
-		}
-		if err := f.Balanced(); err != nil {
-			t.Errorf("%s: %v", f.Path, err)
-		}
-		read, accepted, quarantined = read+f.Read, accepted+f.Accepted, quarantined+f.Quarantined
-		for _, n := range f.Skipped {
-			skipped += n
-		}
-	}
-	entries, err := ListQuarantine(lk, QuarantineFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(len(entries)) != quarantined {
-		t.Errorf("quarantine holds %d entries, files count %d", len(entries), quarantined)
+	_, res, sum, _ := ingestShared(t, "fhir")
+	var skipped int64
+	for _, n := range sum.Skipped {
+		skipped += n
 	}
 	// Synthea's 664 Procedures all land in the procedure table, each
 	// resolved to its Patient in another file of the export.
@@ -225,5 +223,5 @@ func TestIngest_SharedFHIRSamplesAreAccountedFor(t *testing.T) {
 		t.Errorf("procedure rows %d, want 664", got)
 	}
 	t.Logf("shared FHIR samples: %d files, read %d = accepted %d + quarantined %d (%d accepted but skipped by kind); rows %v",
-		res.Totals.Files, read, accepted, quarantined, skipped, res.Rows)
+		res.Totals.Files, sum.Read, sum.Accepted, sum.Quarantined, skipped, res.Rows)
 }

@@ -180,14 +180,10 @@ func (s *batchSink) write(r models.Record, key string, seq int64) error {
 		})
 	case *models.Diagnosis:
 		s.rows[string(models.TableDiagnosis)]++
-		row := models.DiagnosisRow{
-			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
-			CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
-		}
-		if v.EncounterID != "" {
-			row.EncounterKey = s.ps.EncounterKey(string(ref.Feed), v.EncounterID)
-		}
-		return lake.Append(s.b, lake.PseudoDir(models.TableDiagnosis, ref.Feed, v.Date), row)
+		return lake.Append(s.b, lake.PseudoDir(models.TableDiagnosis, ref.Feed, v.Date), models.DiagnosisRow{
+			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
+			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
+		})
 	case *models.Observation:
 		s.rows[string(models.TableObservation)]++
 		return lake.Append(s.b, lake.PseudoDir(models.TableObservation, ref.Feed, v.Date), models.ObservationRow{
@@ -202,15 +198,20 @@ func (s *batchSink) write(r models.Record, key string, seq int64) error {
 		})
 	case *models.Procedure:
 		s.rows[string(models.TableProcedure)]++
-		row := models.ProcedureRow{
-			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
-			CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
-		}
-		if v.EncounterID != "" {
-			row.EncounterKey = s.ps.EncounterKey(string(ref.Feed), v.EncounterID)
-		}
-		return lake.Append(s.b, lake.PseudoDir(models.TableProcedure, ref.Feed, v.Date), row)
+		return lake.Append(s.b, lake.PseudoDir(models.TableProcedure, ref.Feed, v.Date), models.ProcedureRow{
+			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
+			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
+		})
 	default:
 		return fmt.Errorf("ingest %s line %d: unsupported record type %T", ref.File, ref.Line, r)
 	}
+}
+
+// optionalEncounterKey pseudonymises a record's encounter id, or returns ""
+// for a record not tied to an encounter.
+func (s *batchSink) optionalEncounterKey(f models.Feed, encounterID string) string {
+	if encounterID == "" {
+		return ""
+	}
+	return s.ps.EncounterKey(string(f), encounterID)
 }

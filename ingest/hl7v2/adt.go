@@ -129,11 +129,7 @@ func (c *converter) merge(ref models.SourceRef, trig trigger, legacy bool) error
 			if pid < 0 {
 				return fmt.Errorf("MRG: segment %d has no PID before it", i+1)
 			}
-			var pd1Seg []byte
-			if pd1 >= 0 {
-				pd1Seg = m.seg(pd1)
-			}
-			p, err := c.patient(ref, m.seg(pid), pd1Seg, legacy)
+			p, err := c.patient(ref, m.seg(pid), m.optionalSeg(pd1), legacy)
 			if err != nil {
 				return err
 			}
@@ -191,11 +187,7 @@ func (c *converter) adt(ref models.SourceRef, trig trigger, legacy bool) error {
 	if pid < 0 {
 		return errors.New("PID: missing segment")
 	}
-	var pd1Seg []byte
-	if pd1 >= 0 {
-		pd1Seg = m.seg(pd1)
-	}
-	p, err := c.patient(ref, m.seg(pid), pd1Seg, legacy)
+	p, err := c.patient(ref, m.seg(pid), m.optionalSeg(pd1), legacy)
 	if err != nil {
 		return err
 	}
@@ -539,6 +531,14 @@ func (c *converter) diagnosis(ref models.SourceRef, dg1 []byte, patientID, encou
 		Code:        code,
 		Date:        date,
 	}, "", nil
+}
+
+// optionalSeg returns segment i, or nil when i is -1 (not present).
+func (m *message) optionalSeg(i int) []byte {
+	if i < 0 {
+		return nil
+	}
+	return m.seg(i)
 }
 
 // find returns the index of the first segment with the given ID, or -1.
