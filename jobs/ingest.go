@@ -142,8 +142,12 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 		res.Files = append(res.Files, fr)
 	}
 	if len(opts.Replaces) > 0 {
-		if len(inputs) != 1 || len(todo) != 1 {
-			return res, fmt.Errorf("replay: want one new corrected file, got %d file(s), %d not ingested before", len(inputs), len(todo))
+		switch {
+		case len(inputs) != 1:
+			return res, fmt.Errorf("replay: want one corrected file, got %d", len(inputs))
+		case len(todo) != 1:
+			f := res.Files[0]
+			return res, fmt.Errorf("replay: %s has the content of a file already ingested (%s): nothing to replay", f.Path, f.PreviousBatch)
 		}
 		if err := checkReplays(lk, opts.Replaces); err != nil {
 			return res, err
@@ -176,7 +180,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 		}
 	}()
 
-	sink := newBatchSink(b, ix, pseudonymise.New(opts.Key), batchID)
+	sink := newBatchSink(b, ix, pseudonymise.New(opts.Key), batchID, time.Now())
 	var doneBytes int64
 	for _, in := range todo {
 		fr := &res.Files[in.result]
@@ -228,7 +232,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 		if err := lake.Append(b, replayDir, rows...); err != nil {
 			return res, err
 		}
-		res.Rows["quarantine_replayed"] = int64(n)
+		sink.rows["quarantine_replayed"] = int64(n)
 		res.Replayed = opts.Replaces
 	}
 

@@ -83,9 +83,13 @@ func TestIngest_SyntheticFeeds(t *testing.T) {
 
 	t.Run("quarantine holds exactly the malformed records and their orphans", func(t *testing.T) {
 		malformed := readMalformed(t, f.feeds)
-		rows := readAll[models.QuarantineRow](t, f.lake, "quarantine")
+		entries, err := ListQuarantine(f.lake, QuarantineFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		got := map[string]bool{}
-		for _, q := range rows {
+		for _, e := range entries {
+			q := e.QuarantineRow
 			rel, _ := filepath.Rel(f.feeds, q.File)
 			// Keyed by byte offset: for HL7, whose segments end in CR, the
 			// parser counts segments as lines and synth counts messages.

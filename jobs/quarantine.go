@@ -138,17 +138,28 @@ func checkReplays(lk *lake.Lake, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	all, err := ListQuarantine(lk, QuarantineFilter{})
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	byID := make(map[string]*QuarantineEntry, len(all))
+	for i := range all {
+		byID[all[i].ID] = &all[i]
+	}
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
 			return fmt.Errorf("replay: quarantine entry %s named twice", id)
 		}
 		seen[id] = true
-		e, err := GetQuarantine(lk, id)
-		if err != nil {
+		if _, _, err := parseEntryID(id); err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
-		if e.ReplayedBy != "" {
+		e, ok := byID[id]
+		switch {
+		case !ok:
+			return fmt.Errorf("replay: quarantine entry %s: no such entry", id)
+		case e.ReplayedBy != "":
 			return fmt.Errorf("replay: quarantine entry %s was already replayed by batch %s", id, e.ReplayedBy)
 		}
 	}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/link"
@@ -13,6 +14,7 @@ import (
 const (
 	mpiDir        = "mpi/links"
 	mergeDir      = "mpi/merges"
+	unreadDir     = quarantineDir + "/unread"
 	quarantineDir = "quarantine"
 )
 
@@ -26,14 +28,24 @@ type batchSink struct {
 	batchID string
 	feed    models.Feed
 	// deferred holds clinical records that arrived before their patient.
-	deferred []models.Record
-	rows     map[string]int64
+	deferred []deferredRecord
+	// seqBase is the batch's start in Unix nanoseconds: EncounterRow.Seq
+	// is seqBase plus the arrival position (handled).
+	seqBase int64
+	rows    map[string]int64
 	// handled counts Record and Quarantine calls, for progress displays.
 	handled int64
 }
 
-func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser, batchID string) *batchSink {
-	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}}
+// deferredRecord is a record waiting for its patient, with its arrival
+// position.
+type deferredRecord struct {
+	rec models.Record
+	seq int64
+}
+
+func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser, batchID string, start time.Time) *batchSink {
+	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano()}
 }
 
 func (s *batchSink) startFile(f models.Feed) { s.feed = f }
@@ -48,6 +60,13 @@ func (s *batchSink) Record(r models.Record) error {
 		}
 		return s.writePerson(p, s.ps.PersonKey(id))
 	}
+	if u, ok := r.(*models.Unread); ok {
+		s.rows["unread"]++
+		return lake.Append(s.b, unreadDir, models.UnreadRow{
+			BatchID: s.batchID, Feed: string(u.Ref.Feed), File: u.Ref.File, Line: u.Ref.Line,
+			Offset: u.Ref.Offset, RecordID: u.Ref.RecordID, Kind: u.Kind, Raw: u.Raw,
+		})
+	}
 	if m, ok := r.(*models.Merge); ok {
 		// Merges are for linkage (link/ reads mpi/merges); they hold
 		// identifiers and stay in the restricted zone.
@@ -59,10 +78,10 @@ func (s *batchSink) Record(r models.Record) error {
 	}
 	id, ok := s.ix.Resolve(r.Source().Feed, r.Subject())
 	if !ok {
-		s.deferred = append(s.deferred, r)
+		s.deferred = append(s.deferred, deferredRecord{r, s.seqBase + s.handled})
 		return nil
 	}
-	return s.write(r, s.ps.PersonKey(id))
+	return s.write(r, s.ps.PersonKey(id), s.seqBase+s.handled)
 }
 
 // Quarantine implements feed.Sink.
@@ -81,10 +100,11 @@ func (s *batchSink) Quarantine(q models.Quarantined) error {
 func (s *batchSink) resolveDeferred() (map[string]int64, error) {
 	moved := map[string]int64{}
 	quarantined := map[models.SourceRef]bool{}
-	for _, r := range s.deferred {
+	for _, d := range s.deferred {
+		r := d.rec
 		ref := *r.Source()
 		if id, ok := s.ix.Resolve(ref.Feed, r.Subject()); ok {
-			if err := s.write(r, s.ps.PersonKey(id)); err != nil {
+			if err := s.write(r, s.ps.PersonKey(id), d.seq); err != nil {
 				return nil, err
 			}
 			continue
@@ -144,7 +164,7 @@ func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {
 }
 
 // write appends the lake row of a clinical record.
-func (s *batchSink) write(r models.Record, key string) error {
+func (s *batchSink) write(r models.Record, key string, seq int64) error {
 	ref := r.Source()
 	switch v := r.(type) {
 	case *models.Encounter:
@@ -156,18 +176,14 @@ func (s *batchSink) write(r models.Record, key string) error {
 		return lake.Append(s.b, lake.PseudoDir(models.TableEncounter, ref.Feed, date), models.EncounterRow{
 			PersonKey: key, EncounterKey: s.ps.EncounterKey(string(ref.Feed), v.EncounterID),
 			Source: string(ref.Feed), BatchID: s.batchID, Event: v.Event, Class: v.Class,
-			AdmissionMethod: v.AdmissionMethod, StartDate: v.Start, EndDate: v.End, Cancelled: v.Cancelled,
+			AdmissionMethod: v.AdmissionMethod, StartDate: v.Start, EndDate: v.End, Cancelled: v.Cancelled, Seq: seq,
 		})
 	case *models.Diagnosis:
 		s.rows[string(models.TableDiagnosis)]++
-		row := models.DiagnosisRow{
-			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
-			CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
-		}
-		if v.EncounterID != "" {
-			row.EncounterKey = s.ps.EncounterKey(string(ref.Feed), v.EncounterID)
-		}
-		return lake.Append(s.b, lake.PseudoDir(models.TableDiagnosis, ref.Feed, v.Date), row)
+		return lake.Append(s.b, lake.PseudoDir(models.TableDiagnosis, ref.Feed, v.Date), models.DiagnosisRow{
+			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
+			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
+		})
 	case *models.Observation:
 		s.rows[string(models.TableObservation)]++
 		return lake.Append(s.b, lake.PseudoDir(models.TableObservation, ref.Feed, v.Date), models.ObservationRow{
@@ -182,15 +198,20 @@ func (s *batchSink) write(r models.Record, key string) error {
 		})
 	case *models.Procedure:
 		s.rows[string(models.TableProcedure)]++
-		row := models.ProcedureRow{
-			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
-			CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
-		}
-		if v.EncounterID != "" {
-			row.EncounterKey = s.ps.EncounterKey(string(ref.Feed), v.EncounterID)
-		}
-		return lake.Append(s.b, lake.PseudoDir(models.TableProcedure, ref.Feed, v.Date), row)
+		return lake.Append(s.b, lake.PseudoDir(models.TableProcedure, ref.Feed, v.Date), models.ProcedureRow{
+			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
+			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
+		})
 	default:
 		return fmt.Errorf("ingest %s line %d: unsupported record type %T", ref.File, ref.Line, r)
 	}
+}
+
+// optionalEncounterKey pseudonymises a record's encounter id, or returns ""
+// for a record not tied to an encounter.
+func (s *batchSink) optionalEncounterKey(f models.Feed, encounterID string) string {
+	if encounterID == "" {
+		return ""
+	}
+	return s.ps.EncounterKey(string(f), encounterID)
 }

@@ -4,13 +4,16 @@
 // pseudonymisation boundary:
 //
 //   - Source records (PatientRecord, Encounter, Diagnosis, Observation,
-//     Medication, Procedure) are what the ingest parsers produce from exchange feeds.
-//     They carry identifiers (NHS number, names, full date of birth,
-//     postcode, local patient and visit numbers) and exist only in memory
-//     and in the restricted zone (quarantine, master person index).
+//     Medication, Procedure, and for linkage and the record of what was
+//     sent, Merge and Unread) are what the ingest parsers produce from
+//     exchange feeds. They carry identifiers (NHS number, names, full date
+//     of birth, postcode, local patient and visit numbers) and exist only
+//     in memory and in the restricted zone (restricted.go: quarantine,
+//     master person index, merges, unread messages).
 //
 //   - Lake rows (PersonRow, EncounterRow, DiagnosisRow, ObservationRow,
-//     MedicationRow, ProcedureRow) are what lands in the pseudonymised lake as Parquet.
+//     MedicationRow, ProcedureRow) are what lands in the pseudonymised lake
+//     as Parquet.
 //     They carry a keyed person key instead of any identifier and only
 //     generalised quasi-identifiers. Their parquet struct tags are the lake
 //     schema: DuckDB views, docs and tests derive column names from them.

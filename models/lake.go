@@ -56,6 +56,13 @@ type EncounterRow struct {
 	StartDate       *Date  `parquet:"start_date,date,optional"`
 	EndDate         *Date  `parquet:"end_date,date,optional"`
 	Cancelled       bool   `parquet:"cancelled"`
+	// Seq orders events by arrival, across batches: the batch's start time
+	// in Unix nanoseconds plus the event's position in the batch (feeds'
+	// files in path order, records in file order). HL7 v2 cancellations
+	// (A11, A13) undo the events before them, so the spell view folds
+	// events in this order. Batches never overlap (the lake has one
+	// writer), so later batches' events sort later.
+	Seq int64 `parquet:"seq"`
 }
 
 // DiagnosisRow is a pseudonymised Diagnosis.

@@ -79,3 +79,18 @@ type MergeRow struct {
 	RecordID string `parquet:"record_id"`
 	BatchID  string `parquet:"batch_id"`
 }
+
+// UnreadRow is an accepted but unmapped source record (models.Unread) as
+// stored in the restricted zone (lake/quarantine/unread), raw bytes and
+// position included, so that feeds can be re-read when pophealth learns
+// their meaning. It is not a quarantine entry: the record was accepted.
+type UnreadRow struct {
+	BatchID  string `parquet:"batch_id"`
+	Feed     string `parquet:"feed"`
+	File     string `parquet:"file"`
+	Line     int64  `parquet:"line"`
+	Offset   int64  `parquet:"offset"`
+	RecordID string `parquet:"record_id,optional"`
+	Kind     string `parquet:"kind"`
+	Raw      []byte `parquet:"raw"`
+}

@@ -219,6 +219,25 @@ func (m *Merge) Source() *SourceRef { return &m.Ref }
 // Subject implements Record: the surviving patient.
 func (m *Merge) Subject() string { return m.PatientID }
 
+// Unread is an accepted source record that pophealth does not map to a
+// canonical record, such as an HL7 v2 event it has no meaning for (A17
+// bed swap, A29 delete person, an ORU). It is kept whole, with its raw
+// bytes, so that nothing a feed sent is lost and it can be read again when
+// support comes. Like Quarantined it is identifiable and lives only in the
+// restricted zone (UnreadRow).
+type Unread struct {
+	Ref SourceRef
+	// Kind is the Stats.Skipped kind it was counted under, e.g. "event:A17".
+	Kind string
+	Raw  []byte
+}
+
+// Source implements Record.
+func (u *Unread) Source() *SourceRef { return &u.Ref }
+
+// Subject implements Record: an unread record is not tied to a patient.
+func (u *Unread) Subject() string { return "" }
+
 // Quarantined is a source record that could not be accepted. It keeps the
 // raw bytes so that an operator can fix and replay it; it is identifiable
 // and lives only in the restricted zone.

@@ -35,7 +35,7 @@ func TestOpen_TableViewsHaveModelColumnsWithOrWithoutData(t *testing.T) {
 		models.TablePerson: {"person_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "year_of_birth SMALLINT", "month_of_birth TINYINT",
 			"sex VARCHAR", "postcode_district VARCHAR", "practice_code VARCHAR", "registered_from DATE", "death_month DATE", "nhs_number_status VARCHAR"},
 		models.TableEncounter: {"person_key VARCHAR", "encounter_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "event VARCHAR", "class VARCHAR",
-			"admission_method VARCHAR", "start_date DATE", "end_date DATE", "cancelled BOOLEAN"},
+			"admission_method VARCHAR", "start_date DATE", "end_date DATE", "cancelled BOOLEAN", "seq BIGINT"},
 		models.TableDiagnosis: {"person_key VARCHAR", "encounter_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "code_system VARCHAR", "code VARCHAR", "recorded_date DATE"},
 		models.TableObservation: {"person_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "code_system VARCHAR", "code VARCHAR", "value DOUBLE",
 			"unit VARCHAR", "effective_date DATE"},

@@ -149,6 +149,7 @@ func fixtureLake(t testing.TB) *lake.Lake {
 		t.Fatal(err)
 	}
 	people, diagnoses, events := fixturePeople()
+	var seq int64
 	for _, id := range []string{"B1", "B2"} {
 		b, err := l.Begin(id)
 		if err != nil {
@@ -176,8 +177,9 @@ func fixtureLake(t testing.TB) *lake.Lake {
 		} else {
 			for key, es := range events {
 				for _, e := range es {
+					seq++ // events arrive in the order listed
 					row := models.EncounterRow{PersonKey: key, EncounterKey: e.encounter, Source: string(e.feed), BatchID: id, Event: e.event,
-						Class: e.class, AdmissionMethod: e.method, StartDate: e.start, EndDate: e.end, Cancelled: e.cancelled}
+						Class: e.class, AdmissionMethod: e.method, StartDate: e.start, EndDate: e.end, Cancelled: e.cancelled, Seq: seq}
 					must(t, lake.Append(b, lake.PseudoDir(models.TableEncounter, e.feed, e.start), row))
 				}
 			}

@@ -84,6 +84,7 @@ Quick start:
 		newQuarantineCmd(g),
 		newRiskCmd(g),
 		newCohortCmd(g),
+		newMLLPCmd(g),
 	)
 	return root
 }

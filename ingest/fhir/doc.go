@@ -97,6 +97,12 @@
 // Every clinical resource's subject must resolve to a Patient id:
 // "Patient/123", "Patient/123/_history/2", an absolute URL ending in
 // "Patient/123", and "urn:uuid:123" all give "123".
+// Inside a Bundle, a reference equal to another entry's fullUrl
+// ("urn:uuid:…", as transaction Bundles link entries) resolves to that
+// entry's resource id when it has its own, different one; this holds for
+// subjects and encounters alike. References to resources in other files
+// of the same export are resolved by the ingest job, which holds a
+// clinical record until its Patient has been read.
 //
 // Dates (date, dateTime, instant) are taken as the calendar date written,
 // never shifted across time zones: "2013-04-02T23:30:00-05:00" is

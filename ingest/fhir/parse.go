@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -81,7 +82,10 @@ type parser struct {
 	// long accumulates NDJSON lines longer than the read buffer; it is reused.
 	long                 []byte
 	maxLine, maxDocument int
-	ticks                int
+	// aliases maps the fullUrls of the Bundle being read to "Type/id"
+	// (bundleAliases).
+	aliases map[string]string
+	ticks   int
 }
 
 // position locates a source record's first byte in the file.
@@ -334,6 +338,8 @@ func (p *parser) bundle(raw []byte, at position) error {
 		p.stats.Read++
 		return p.quarantine(raw, p.ref(at), err.Error())
 	}
+	p.aliases = p.bundleAliases(raw, entries)
+	defer func() { p.aliases = nil }()
 	lines := lineCounter{buf: raw, line: at.line}
 	for i, e := range entries {
 		if !e.hasResource {
@@ -353,6 +359,42 @@ func (p *parser) bundle(raw []byte, at position) error {
 		}
 	}
 	return nil
+}
+
+// bundleAliases maps the fullUrl of each Bundle entry whose resource has
+// its own, different id to "Type/id", so that a reference by fullUrl
+// ("urn:uuid:…", the usual form inside transaction Bundles) resolves to
+// the id the resource is recorded under. It returns nil when no entry
+// needs it.
+func (p *parser) bundleAliases(raw []byte, entries []bundleEntry) map[string]string {
+	var aliases map[string]string
+	for _, e := range entries {
+		if !e.hasResource || e.fullURL == "" {
+			continue
+		}
+		res := raw[e.resourceStart:e.resourceEnd]
+		typ, id := p.resourceType(res), p.r.memberString(res, "id")
+		if typ == "" || id == "" {
+			continue
+		}
+		if fromURL, err := referenceID(e.fullURL, typ); err == nil && fromURL == id {
+			continue
+		}
+		if aliases == nil {
+			aliases = map[string]string{}
+		}
+		aliases[strings.TrimSpace(e.fullURL)] = typ + "/" + id
+	}
+	return aliases
+}
+
+// alias resolves a reference by a Bundle entry's fullUrl to that entry's
+// resource; other references are returned unchanged.
+func (p *parser) alias(r reference) reference {
+	if to, ok := p.aliases[strings.TrimSpace(r.Reference)]; ok {
+		r.Reference = to
+	}
+	return r
 }
 
 // resourceType returns the value of a JSON object's resourceType member,

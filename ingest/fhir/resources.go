@@ -205,7 +205,7 @@ func (p *parser) encounter(raw []byte, ref *models.SourceRef) (string, error) {
 	if err := setRecordID("Encounter", r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID("Encounter", r.Subject)
+	patient, err := subjectID("Encounter", p.alias(r.Subject))
 	if err != nil {
 		return "", err
 	}
@@ -264,7 +264,7 @@ func (p *parser) condition(raw []byte, ref *models.SourceRef) (string, error) {
 	if err := setRecordID("Condition", r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID("Condition", r.Subject)
+	patient, err := subjectID("Condition", p.alias(r.Subject))
 	if err != nil {
 		return "", err
 	}
@@ -279,7 +279,7 @@ func (p *parser) condition(raw []byte, ref *models.SourceRef) (string, error) {
 			return "Condition:" + c.Code, nil
 		}
 	}
-	encounter := encounterID(r.Encounter)
+	encounter := encounterID(p.alias(r.Encounter))
 	n := len(p.out)
 	for _, c := range r.Code.Coding {
 		system, code := conditionCode(c)
@@ -333,7 +333,7 @@ func (p *parser) observation(raw []byte, ref *models.SourceRef) (string, error) 
 	if err := setRecordID("Observation", r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID("Observation", r.Subject)
+	patient, err := subjectID("Observation", p.alias(r.Subject))
 	if err != nil {
 		return "", err
 	}
@@ -408,7 +408,7 @@ func (p *parser) medication(raw []byte, typ string, ref *models.SourceRef) (stri
 	if err := setRecordID(typ, r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID(typ, r.Subject)
+	patient, err := subjectID(typ, p.alias(r.Subject))
 	if err != nil {
 		return "", err
 	}
@@ -485,7 +485,7 @@ func (p *parser) procedure(raw []byte, ref *models.SourceRef) (string, error) {
 	if err := setRecordID("Procedure", r.ID, ref); err != nil {
 		return "", err
 	}
-	patient, err := subjectID("Procedure", r.Subject)
+	patient, err := subjectID("Procedure", p.alias(r.Subject))
 	if err != nil {
 		return "", err
 	}
@@ -502,7 +502,7 @@ func (p *parser) procedure(raw []byte, ref *models.SourceRef) (string, error) {
 	for _, c := range r.Code.Coding {
 		if code := strings.TrimSpace(c.Code); c.System == systemSNOMED && code != "" {
 			p.out = append(p.out, &models.Procedure{
-				Ref: *ref, PatientID: patient, EncounterID: encounterID(r.Encounter),
+				Ref: *ref, PatientID: patient, EncounterID: encounterID(p.alias(r.Encounter)),
 				System: models.SNOMED, Code: code, Date: date,
 			})
 			return "", nil

@@ -456,3 +456,37 @@ func TestParse_NamesTheMemberOfTheWrongType(t *testing.T) {
 		}
 	}
 }
+
+func TestParse_ResolvesReferencesByFullURLWithinABundle(t *testing.T) {
+	const bundle = `{"resourceType":"Bundle","type":"transaction","entry":[
+  {"fullUrl":"urn:uuid:c-1","resource":{"resourceType":"Condition","id":"c1","subject":{"reference":"urn:uuid:aaa"},"encounter":{"reference":"urn:uuid:bbb"},
+    "code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006"}]}}},
+  {"fullUrl":"urn:uuid:aaa","resource":{"resourceType":"Patient","id":"p1"}},
+  {"fullUrl":"urn:uuid:bbb","resource":{"resourceType":"Encounter","id":"e1","subject":{"reference":"urn:uuid:aaa"}}},
+  {"fullUrl":"urn:uuid:ccc","resource":{"resourceType":"Procedure","subject":{"reference":"Patient/p1"},
+    "code":{"coding":[{"system":"http://snomed.info/sct","code":"430193006"}]}}},
+  {"fullUrl":"urn:uuid:ddd","resource":{"resourceType":"Observation","id":"o1","subject":{"reference":"urn:uuid:zzz"},
+    "code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]}}}
+]}`
+	stats, c := parseBytes(t, []byte(bundle))
+	if stats.Read != 5 || stats.Quarantined != 0 {
+		t.Fatalf("stats %+v, quarantined %+v", stats, c.quarantined)
+	}
+	got := map[string]string{}
+	for _, r := range c.records {
+		got[fmt.Sprintf("%T %s", r, r.Source().RecordID)] = r.Subject()
+		if d, ok := r.(*models.Diagnosis); ok && d.EncounterID != "e1" {
+			t.Errorf("Condition's encounter %q, want e1 (by fullUrl)", d.EncounterID)
+		}
+	}
+	want := map[string]string{
+		"*models.Diagnosis c1":     "p1", // by fullUrl urn:uuid:aaa
+		"*models.PatientRecord p1": "p1",
+		"*models.Encounter e1":     "p1",
+		"*models.Procedure ccc":    "p1",  // id taken from the fullUrl
+		"*models.Observation o1":   "zzz", // no such entry: left for the batch to resolve
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("subjects %v, want %v", got, want)
+	}
+}

@@ -82,7 +82,7 @@ func (c *converter) convert(b *block) (models.SourceRef, error) {
 	case string(msgType) != "ADT":
 		// Not an ADT message (an ORU result, an ACK): accepted and
 		// counted, since pophealth reads nothing else from this feed.
-		c.skips = append(c.skips, "message:"+string(msgType))
+		c.keep(ref, b, "message:"+string(msgType))
 		return ref, nil
 	}
 	event, eventField := value(m.component(m.mshField(9), 2)), "MSH-9"
@@ -98,7 +98,7 @@ func (c *converter) convert(b *block) (models.SourceRef, error) {
 	case !defined:
 		return ref, fmt.Errorf("%s: unknown ADT trigger event %q", eventField, truncate(event, 16))
 	case !handled:
-		c.skips = append(c.skips, "event:"+string(event))
+		c.keep(ref, b, "event:"+string(event))
 		return ref, nil
 	}
 	if trig.merge {
@@ -129,11 +129,7 @@ func (c *converter) merge(ref models.SourceRef, trig trigger, legacy bool) error
 			if pid < 0 {
 				return fmt.Errorf("MRG: segment %d has no PID before it", i+1)
 			}
-			var pd1Seg []byte
-			if pd1 >= 0 {
-				pd1Seg = m.seg(pd1)
-			}
-			p, err := c.patient(ref, m.seg(pid), pd1Seg, legacy)
+			p, err := c.patient(ref, m.seg(pid), m.optionalSeg(pd1), legacy)
 			if err != nil {
 				return err
 			}
@@ -160,6 +156,13 @@ func (c *converter) merge(ref models.SourceRef, trig trigger, legacy bool) error
 	return nil
 }
 
+// keep accepts a message pophealth does not map: it is counted under kind
+// and passed on whole as a models.Unread, so that nothing is lost.
+func (c *converter) keep(ref models.SourceRef, b *block, kind string) {
+	c.skips = append(c.skips, kind)
+	c.records = append(c.records, &models.Unread{Ref: ref, Kind: kind, Raw: bytes.Clone(b.bytes())})
+}
+
 // adt reads an ADT message whose trigger pophealth handles.
 func (c *converter) adt(ref models.SourceRef, trig trigger, legacy bool) error {
 	m := &c.m
@@ -184,11 +187,7 @@ func (c *converter) adt(ref models.SourceRef, trig trigger, legacy bool) error {
 	if pid < 0 {
 		return errors.New("PID: missing segment")
 	}
-	var pd1Seg []byte
-	if pd1 >= 0 {
-		pd1Seg = m.seg(pd1)
-	}
-	p, err := c.patient(ref, m.seg(pid), pd1Seg, legacy)
+	p, err := c.patient(ref, m.seg(pid), m.optionalSeg(pd1), legacy)
 	if err != nil {
 		return err
 	}
@@ -532,6 +531,14 @@ func (c *converter) diagnosis(ref models.SourceRef, dg1 []byte, patientID, encou
 		Code:        code,
 		Date:        date,
 	}, "", nil
+}
+
+// optionalSeg returns segment i, or nil when i is -1 (not present).
+func (m *message) optionalSeg(i int) []byte {
+	if i < 0 {
+		return nil
+	}
+	return m.seg(i)
 }
 
 // find returns the index of the first segment with the given ID, or -1.

@@ -56,9 +56,11 @@
 // quarantines the message.
 //
 // Other ADT events of HL7 table 0003 (A01–A62, e.g. A17 bed swap, A29
-// delete person) and messages other than ADT (e.g. ORU) are accepted without
-// records and counted in feed.Stats.Skipped as "event:A17" or
-// "message:ORU". A trigger outside A01–A62 is quarantined.
+// delete person) and messages other than ADT (e.g. ORU) are accepted,
+// counted in feed.Stats.Skipped as "event:A17" or "message:ORU", and kept
+// whole as one models.Unread with the message's raw bytes (the ingest job
+// stores it in the restricted zone, lake/quarantine/unread), so that no
+// message is lost. A trigger outside A01–A62 is quarantined.
 //
 // # Field mapping
 //

@@ -37,6 +37,9 @@ func FuzzParse(f *testing.F) {
 		}
 		checkRun(t, data, st, rec)
 		for _, r := range rec.records {
+			if u, ok := r.(*models.Unread); ok && !bytes.HasPrefix(data[u.Ref.Offset:], u.Raw) {
+				t.Fatalf("unread message at offset %d does not hold the input's bytes", u.Ref.Offset)
+			}
 			for _, s := range keptStrings(r) {
 				if !utf8.ValidString(s) {
 					t.Fatalf("%T keeps invalid UTF-8 %q", r, s)
@@ -55,6 +58,8 @@ func keptStrings(r models.Record) []string {
 		return []string{v.Ref.RecordID, v.PatientID, v.EncounterID, v.Event}
 	case *models.Diagnosis:
 		return []string{v.Ref.RecordID, v.PatientID, v.EncounterID, v.Code}
+	case *models.Merge:
+		return []string{v.Ref.RecordID, v.PatientID, v.RetiredID, v.RetiredNHSNumber}
 	}
 	return nil
 }

@@ -109,3 +109,28 @@ func TestParse_SharedA40Samples(t *testing.T) {
 		})
 	}
 }
+
+func TestParse_KeepsUnmappedMessagesWhole(t *testing.T) {
+	tests := []struct {
+		name, kind string
+		segs       []string
+	}{
+		{"A17 bed swap", "event:A17", append(set(ukA01(), "MSH", 9, "ADT^A17^ADT_A17"), ukA01()[2:]...)},
+		{"A29 delete person", "event:A29", set(drop(ukA01(), "PV1"), "MSH", 9, "ADT^A29^ADT_A21")},
+		{"ORU result", "message:ORU", set(drop(ukA01(), "PV1"), "MSH", 9, "ORU^R01")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := wire(tt.segs...)
+			st, rec := parse(t, msg)
+			unread := recordsOf[*models.Unread](rec)
+			if st.Accepted != 1 || len(rec.records) != 1 || len(unread) != 1 {
+				t.Fatalf("stats %+v, records %+v; want one accepted message kept as Unread", st, rec.records)
+			}
+			u := unread[0]
+			if u.Kind != tt.kind || st.Skipped[tt.kind] != 1 || string(u.Raw) != string(msg) {
+				t.Errorf("kept %q (%d bytes), skipped %v; want kind %s and the message's bytes", u.Kind, len(u.Raw), st.Skipped, tt.kind)
+			}
+		})
+	}
+}

@@ -112,28 +112,51 @@ FROM aged;
 -- spell: one row per hospital spell or other encounter, folding the events a
 -- feed sent about it (HL7 v2 sends admit, transfer, update, discharge and
 -- cancellation events; FHIR sends the encounter's current state, once per
--- version). Events fold by (source, person_key, encounter_key).
+-- version). Events fold by (source, person_key, encounter_key), in arrival
+-- order (encounter.seq), because a cancellation undoes what came before it:
 --
---   start_date        earliest start of a non-cancelled event
---   end_date          latest end of a non-cancelled event, or NULL (still
---                     open) when every discharge (A03) was cancelled (A13)
---   class             the most acute class any non-cancelled event gave:
+--   * an HL7 A11 (cancel admit), or a FHIR version cancelled or entered in
+--     error, undoes every event before it: an admission sent again
+--     afterwards (A01 after A11) starts the spell afresh;
+--   * an A13 (cancel discharge) reopens the spell until a later A03;
+--   * an A12 (cancel transfer) changes nothing here.
+--
+--   start_date        earliest start of a live, non-cancelled event
+--   end_date          end given by the last discharge (A03), or NULL (still
+--                     open) when an A13 came after it; for sources without
+--                     A03, the latest end of a live event
+--   class             the most acute class any live event gave:
 --                     inpatient > emergency > outpatient > community > other
 --   admission_method  as given by the admitting event (A01, A04, A05), else
---                     by any non-cancelled event; NULL when none says
+--                     by any live event; NULL when none says
+--   events            every event received for the spell, cancellations
+--                     and undone events included
 --
--- A spell is dropped when its admission was cancelled (HL7 A11), when a FHIR
--- encounter is cancelled or entered in error, or when it has no
--- non-cancelled event. Cancelled transfers (A12) change nothing here.
+-- A spell with no live, non-cancelled event is dropped.
 CREATE VIEW spell AS
+WITH numbered AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY source, person_key, encounter_key ORDER BY seq, batch_id) AS n,
+           cancelled AND coalesce(event, '') NOT IN ('A12', 'A13') AS undoes_spell
+    FROM encounter
+), marked AS (
+    SELECT *,
+           coalesce(max(CASE WHEN undoes_spell THEN n END) OVER spell_events, 0) AS last_undo,
+           count(*) OVER spell_events AS received
+    FROM numbered
+    WINDOW spell_events AS (PARTITION BY source, person_key, encounter_key)
+), live AS (
+    SELECT * FROM marked WHERE n > last_undo
+)
 SELECT source,
        person_key,
        encounter_key,
        min(start_date) FILTER (WHERE NOT cancelled) AS start_date,
        CASE
-           WHEN count(*) FILTER (WHERE event = 'A13') > 0
-                AND count(*) FILTER (WHERE event = 'A13') >= count(*) FILTER (WHERE event = 'A03')
+           WHEN coalesce(max(n) FILTER (WHERE event = 'A13'), 0) > coalesce(max(n) FILTER (WHERE event = 'A03'), 0)
                THEN NULL
+           WHEN count(*) FILTER (WHERE event = 'A03') > 0
+               THEN arg_max(end_date, n) FILTER (WHERE event = 'A03')
            ELSE max(end_date) FILTER (WHERE NOT cancelled)
        END AS end_date,
        arg_max(class, CASE class
@@ -147,11 +170,10 @@ SELECT source,
            max(admission_method) FILTER (WHERE NOT cancelled AND event IN ('A01', 'A04', 'A05')),
            max(admission_method) FILTER (WHERE NOT cancelled)
        ) AS admission_method,
-       count(*) AS events
-FROM encounter
+       any_value(received) AS events
+FROM live
 GROUP BY source, person_key, encounter_key
-HAVING NOT coalesce(bool_or(cancelled AND coalesce(event, '') NOT IN ('A12', 'A13')), false)
-   AND count(*) FILTER (WHERE NOT cancelled) > 0;
+HAVING count(*) FILTER (WHERE NOT cancelled) > 0;
 
 
 -- ltc_at(as_of): one row per person and long-term condition (ltc_codes)
