@@ -22,8 +22,10 @@
 //
 // Reports for commissioners (CohortReport, RiskRanking) hold only Cells,
 // and the only way to put a count in a Cell is Suppress: 0 stays 0, 1 to 7
-// becomes "*", and larger counts are rounded to the nearest 5. Rates, means
+// becomes "*", and larger counts are rounded to the nearest 5 (NHS
+// Digital's rule, defined once in package suppress). A count that a total
+// row would give away is withheld too (suppress.Protect). Rates, means
 // and shares are computed on exact counts and withheld when their numerator
-// or denominator is 1 to 7. The rule is not configurable. Exact counts stay
-// inside the package.
+// or denominator is 1 to 7 or withheld. The rule is not configurable. Exact
+// counts stay inside the package.
 package queries

@@ -10,15 +10,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/pophealth/pophealth/models"
+	"github.com/pophealth/pophealth/queries/suppress"
 )
 
-// Small-number suppression. A count of 1 to suppressMax people or events is
-// never shown; larger counts are rounded to the nearest roundTo. The rule is
-// fixed here, not configurable, so that no caller or option can turn it off.
-const (
-	suppressMax = 7
-	roundTo     = 5
-)
+// Small-number suppression is NHS Digital's rule as package suppress
+// defines it, the one definition every output uses: a count of 1 to
+// suppressMax people or events is never shown; larger counts are rounded
+// to the nearest 5. It is fixed, not configurable, so that no caller or
+// option can turn it off.
+const suppressMax = suppress.Threshold
 
 // suppressionNote explains the rule under every rendered report.
 const suppressionNote = "Small numbers: counts of 1 to 7 are shown as * and other counts are rounded to the nearest 5; " +
@@ -45,14 +45,43 @@ type Cell struct {
 // anything larger rounded to the nearest 5. A negative n cannot be a count
 // and is withheld too.
 func Suppress(n int64) Cell {
-	switch {
-	case n == 0:
-		return Cell{kind: kindNumber, text: "0"}
-	case n < 0 || n <= suppressMax:
-		return Cell{kind: kindSuppressed, text: "*"}
+	if suppress.NHSD.Small(n) {
+		return withheld
 	}
-	r := (n + roundTo/2) / roundTo * roundTo
-	return Cell{kind: kindNumber, text: strconv.FormatInt(r, 10)}
+	return Cell{kind: kindNumber, text: strconv.FormatInt(suppress.Round(n), 10)}
+}
+
+// withheld is the cell of a count not shown, or of a value that would
+// reveal one.
+var withheld = Cell{kind: kindSuppressed, text: "*"}
+
+// protectedCounts returns the cells of a table of exact counts whose lines
+// (totals) are given: small counts withheld, and any count that the totals
+// would give away withheld too (suppress.Protect). Should the table be
+// impossible to protect, every count is withheld.
+func protectedCounts(counts [][]int64, lines []suppress.Line) [][]Cell {
+	hide, err := suppress.Protect(suppress.NHSD, suppress.Grid{Counts: counts, Lines: lines})
+	out := make([][]Cell, len(counts))
+	for r, row := range counts {
+		out[r] = make([]Cell, len(row))
+		for c, n := range row {
+			if err != nil || hide[r][c] {
+				out[r][c] = withheld
+			} else {
+				out[r][c] = Suppress(n)
+			}
+		}
+	}
+	return out
+}
+
+// columnTotal is the line "row n of column c totals rows 0..n-1".
+func columnTotal(n, c int) suppress.Line {
+	l := suppress.Line{Total: suppress.Pos{Row: n, Col: c}}
+	for r := 0; r < n; r++ {
+		l.Parts = append(l.Parts, suppress.Pos{Row: r, Col: c})
+	}
+	return l
 }
 
 // label returns a text cell (an age band, a tier name).
@@ -66,7 +95,7 @@ func ratio(num, den int64, scale float64) Cell {
 	case den == 0:
 		return Cell{kind: kindEmpty, text: "-"}
 	case num < 0 || den < 0 || (num > 0 && num <= suppressMax) || den <= suppressMax:
-		return Cell{kind: kindSuppressed, text: "*"}
+		return withheld
 	}
 	v := math.Round(float64(num)/float64(den)*scale*10) / 10
 	return Cell{kind: kindNumber, text: strconv.FormatFloat(v, 'f', 1, 64)}

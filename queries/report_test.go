@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,25 @@ func TestReport_WriteJSONKeepsNumbersAndMarksWithheldValues(t *testing.T) {
 		if v := got.Rows[c.row][c.col]; v != c.want {
 			t.Errorf("rows[%d][%d] = %#v, want %#v", c.row, c.col, v, c.want)
 		}
+	}
+}
+
+func TestCohortReport_TotalRowCannotRevealAWithheldCount(t *testing.T) {
+	// One small count in the People column: without secondary suppression
+	// the total row minus the published cells would give it away.
+	r := cohortReport(models.Date(20000), []cohortRow{
+		{"40-59", "female", 3, 400},
+		{"40-59", "male", 40, 380},
+		{"60-69", "female", 240, 610},
+	})
+	got := texts(r.Rows)
+	want := []string{
+		"40-59 | female | * | 400 | *",
+		"40-59 | male | * | 380 | *",
+		"60-69 | female | 240 | 610 | 393.4",
+		"All ages | All | 285 | 1390 | 203.6",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("rows\n%v\nwant\n%v", got, want)
 	}
 }

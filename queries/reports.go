@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/pophealth/pophealth/models"
+	"github.com/pophealth/pophealth/queries/suppress"
 )
 
 // ErrNoData is returned by DataEnd when the lake holds no dated records.
@@ -74,20 +75,30 @@ func cohortReport(asOf models.Date, rows []cohortRow) *Report {
 			"Age is in whole years on the as-at date, from year and month of birth.",
 		},
 	}
-	var cohort, registered int64
 	chart := Chart{Title: "Prevalence by age band and sex", Kind: Bars, Unit: "per 1,000 registered"}
 	series := map[string]int{}
+	counts := make([][]int64, 0, len(rows)+1)
+	var cohort, registered int64
 	for _, x := range rows {
-		rate := ratio(x.cohort, x.registered, 1000)
-		r.Rows = append(r.Rows, []Cell{label(x.ageBand), label(x.sex), Suppress(x.cohort), Suppress(x.registered), rate})
+		counts = append(counts, []int64{x.cohort, x.registered})
 		cohort += x.cohort
 		registered += x.registered
+	}
+	counts = append(counts, []int64{cohort, registered})
+	cells := protectedCounts(counts, []suppress.Line{columnTotal(len(rows), 0), columnTotal(len(rows), 1)})
+	for i, x := range rows {
+		rate := ratio(x.cohort, x.registered, 1000)
+		if cells[i][0].Suppressed() || cells[i][1].Suppressed() {
+			rate = withheld
+		}
+		r.Rows = append(r.Rows, []Cell{label(x.ageBand), label(x.sex), cells[i][0], cells[i][1], rate})
 		chart.addPoint(x.ageBand, x.sex, rate)
 		if x.registered > 0 {
 			series[x.sex]++
 		}
 	}
-	r.Rows = append(r.Rows, []Cell{label("All ages"), label("All"), Suppress(cohort), Suppress(registered), ratio(cohort, registered, 1000)})
+	total := cells[len(rows)]
+	r.Rows = append(r.Rows, []Cell{label("All ages"), label("All"), total[0], total[1], ratio(cohort, registered, 1000)})
 	chart.keepSeries(func(name string) bool { return series[name] > 0 })
 	r.Charts = []Chart{chart}
 	return r
@@ -167,7 +178,7 @@ func scoreRange(lo, hi sql.NullInt64, people int64) Cell {
 	case people == 0 || !lo.Valid || !hi.Valid:
 		return Cell{kind: kindEmpty, text: "-"}
 	case people <= suppressMax:
-		return Cell{kind: kindSuppressed, text: "*"}
+		return withheld
 	case lo.Int64 == hi.Int64:
 		return label(fmt.Sprint(lo.Int64))
 	}
