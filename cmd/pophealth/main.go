@@ -85,6 +85,7 @@ Quick start:
 		newRiskCmd(g),
 		newCohortCmd(g),
 		newMLLPCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }
