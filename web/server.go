@@ -496,22 +496,15 @@ type auditFilter struct {
 
 // apply returns the matching entries, newest first.
 func (f auditFilter) apply(entries []audit.Entry) []audit.Entry {
+	match := audit.Filter{Purpose: f.Purpose, User: f.User, Since: f.Since}
+	if !f.Until.IsZero() {
+		match.Until = f.Until.AddDate(0, 0, 1) // the whole day
+	}
 	var out []audit.Entry
 	for i := len(entries) - 1; i >= 0; i-- {
-		e := entries[i]
-		if f.User != "" && e.Actor != f.User {
-			continue
+		if match.Match(entries[i]) {
+			out = append(out, entries[i])
 		}
-		if f.Purpose != "" && fmt.Sprint(e.Detail["purpose"]) != f.Purpose {
-			continue
-		}
-		if !f.Since.IsZero() && e.Time.Before(f.Since) {
-			continue
-		}
-		if !f.Until.IsZero() && !e.Time.Before(f.Until.AddDate(0, 0, 1)) {
-			continue
-		}
-		out = append(out, e)
 	}
 	return out
 }
