@@ -2,15 +2,11 @@ package sandbox
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 // policy decides which names a query may use.
@@ -41,16 +37,19 @@ var deniedFunctions = map[string]bool{
 // (read_parquet, read_text, parquet_metadata, ...).
 var deniedPrefixes = []string{"duckdb_", "pg_", "read_", "parquet_", "sniff_", "glob"}
 
+// serializeSQL asks DuckDB's parser for the statement tree of a text.
+const serializeSQL = "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR"
+
 // cteNameRe is what a common table expression may be called: an
 // identifier that cannot be taken for a file name by DuckDB's replacement
 // scans.
 var cteNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // check refuses sqlText unless it is one read-only statement within the
-// policy. DuckDB decides what the text is twice: its parser serialises the
-// statement tree, which is walked for table references and function calls,
-// and a prepared statement of the same text must be of type SELECT.
-func (s *Session) check(ctx context.Context, conn *sql.Conn, sqlText string) error {
+// policy: DuckDB's parser serialises the statement tree, which is walked
+// for table references and function calls. (Query then prepares the text
+// and requires DuckDB's statement type SELECT: see preparedSelect.)
+func (s *Session) check(ctx context.Context, sqlText string) error {
 	switch {
 	case len(sqlText) > maxQueryBytes:
 		return refuse("the query is %d bytes; at most %d are accepted", len(sqlText), maxQueryBytes)
@@ -62,7 +61,7 @@ func (s *Session) check(ctx context.Context, conn *sql.Conn, sqlText string) err
 		return refuse("the query is empty")
 	}
 	var tree string
-	if err := conn.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", sqlText).Scan(&tree); err != nil {
+	if err := s.serialize.QueryRowContext(ctx, sqlText).Scan(&tree); err != nil {
 		return fmt.Errorf("sandbox: parse query: %w", err)
 	}
 	var parsed struct {
@@ -87,38 +86,7 @@ func (s *Session) check(ctx context.Context, conn *sql.Conn, sqlText string) err
 	if err := json.Unmarshal(parsed.Statements[0], &stmt); err != nil {
 		return fmt.Errorf("sandbox: parse query: %w", err)
 	}
-	if err := s.policy.walk(stmt, nil); err != nil {
-		return err
-	}
-	return statementIsSelect(conn, sqlText)
-}
-
-// statementIsSelect prepares sqlText without running it and requires one
-// statement of type SELECT. The driver's context-aware prepare would run
-// all but the last of several statements, so this uses the plain one.
-func statementIsSelect(conn *sql.Conn, sqlText string) error {
-	return conn.Raw(func(driverConn any) error {
-		c, ok := driverConn.(*duckdb.Conn)
-		if !ok {
-			return fmt.Errorf("sandbox: unexpected driver connection %T", driverConn)
-		}
-		st, err := c.Prepare(sqlText)
-		if err != nil {
-			if _, isSQL := errors.AsType[*duckdb.Error](err); isSQL {
-				return fmt.Errorf("sandbox: %w", err)
-			}
-			return refuse("exactly one query may run at a time: %v", err)
-		}
-		defer st.Close()
-		typ, err := st.(*duckdb.Stmt).StatementType()
-		if err != nil {
-			return fmt.Errorf("sandbox: %w", err)
-		}
-		if typ != duckdb.STATEMENT_TYPE_SELECT {
-			return refuse("only a read-only query may run (DuckDB classifies this one as statement type %d)", typ)
-		}
-		return nil
-	})
+	return s.policy.walk(stmt, nil)
 }
 
 // tableRefTypes are the kinds of FROM-clause item a query may use; any

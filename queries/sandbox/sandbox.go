@@ -1,10 +1,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -106,6 +109,8 @@ type Session struct {
 	cfg    Config
 	tables []string // view names, sorted
 	policy policy
+	// serialize is serializeSQL, prepared once.
+	serialize *sql.Stmt
 }
 
 // Open builds a session over cfg.Dir: it resolves the folder, finds its
@@ -157,6 +162,9 @@ func (s *Session) build(ctx context.Context, f *folder) error {
 		readable = append(readable, t.files...)
 	}
 	s.policy = policy{views: setOf(s.tables), system: system}
+	if s.serialize, err = s.db.PrepareContext(ctx, serializeSQL); err != nil {
+		return fmt.Errorf("sandbox: prepare the statement check: %w", err)
+	}
 	return s.lockDown(ctx, readable)
 }
 
@@ -205,6 +213,7 @@ func (s *Session) lockDown(ctx context.Context, readable []string) error {
 	stmts := []string{
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
+		"SET parquet_metadata_cache = true",
 		"SET disabled_filesystems = 'HTTPFileSystem'",
 		"SET temp_directory = ''",
 		"SET memory_limit = " + literal(s.cfg.MemoryLimit),
@@ -234,55 +243,95 @@ func (s *Session) Query(ctx context.Context, sqlText string) (*Result, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	defer conn.Close()
-	if err := s.check(ctx, conn, sqlText); err != nil {
+	if err := s.check(ctx, sqlText); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := s.run(ctx, conn, sqlText)
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	var res *Result
+	err = conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("sandbox: unexpected driver connection %T", driverConn)
+		}
+		st, err := preparedSelect(c, sqlText)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		res, err = s.run(ctx, st)
+		return err
+	})
+	var refused *RefusedError
+	if err != nil && !errors.As(err, &refused) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, refuse("the query ran longer than the %s limit and was stopped", s.cfg.Timeout)
 	}
 	return res, err
 }
 
-func (s *Session) run(ctx context.Context, conn *sql.Conn, sqlText string) (*Result, error) {
-	rows, err := conn.QueryContext(ctx, sqlText)
+// preparedSelect prepares sqlText and requires one statement of type
+// SELECT: DuckDB's own classification of the text, the second opinion
+// after the parse-tree check. The driver's context-aware prepare would run
+// all but the last of several statements, so this uses the plain one,
+// which refuses more than one. The statement that was checked is the one
+// that runs.
+func preparedSelect(c *duckdb.Conn, sqlText string) (*duckdb.Stmt, error) {
+	ds, err := c.Prepare(sqlText)
+	if err != nil {
+		if _, isSQL := errors.AsType[*duckdb.Error](err); isSQL {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		return nil, refuse("exactly one query may run at a time: %v", err)
+	}
+	st := ds.(*duckdb.Stmt)
+	typ, err := st.StatementType()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if typ != duckdb.STATEMENT_TYPE_SELECT {
+		st.Close()
+		return nil, refuse("only a read-only query may run (DuckDB classifies this one as statement type %d)", typ)
+	}
+	return st, nil
+}
+
+// run executes the checked statement and reads at most MaxRows rows.
+func (s *Session) run(ctx context.Context, st *duckdb.Stmt) (*Result, error) {
+	rows, err := st.QueryContext(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	types, err := rows.ColumnTypes()
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	res := &Result{Columns: cols, Types: make([]string, len(types)), Rows: [][]any{}}
-	for i, t := range types {
-		res.Types[i] = t.DatabaseTypeName()
-	}
-	for rows.Next() {
-		if len(res.Rows) == s.cfg.MaxRows {
-			res.Truncated = true
-			break
+	cols := rows.Columns()
+	res := &Result{Columns: cols, Types: make([]string, len(cols)), Rows: [][]any{}}
+	if typed, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		for i := range cols {
+			res.Types[i] = typed.ColumnTypeDatabaseTypeName(i)
 		}
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
+	}
+	for {
+		vals := make([]driver.Value, len(cols))
+		err := rows.Next(vals)
+		if errors.Is(err, io.EOF) {
+			return res, nil
 		}
-		if err := rows.Scan(ptrs...); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
-		res.Rows = append(res.Rows, vals)
+		if len(res.Rows) == s.cfg.MaxRows {
+			res.Truncated = true
+			return res, nil
+		}
+		row := make([]any, len(vals))
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = bytes.Clone(b)
+			}
+			row[i] = v
+		}
+		res.Rows = append(res.Rows, row)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	return res, nil
 }
 
 // ident quotes a DuckDB identifier.
