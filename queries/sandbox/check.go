@@ -20,8 +20,11 @@ type policy struct {
 var tableFunctions = map[string]bool{"range": true, "generate_series": true, "unnest": true}
 
 // deniedFunctions reveal the environment, settings, variables, view
-// definitions (and so file paths) or run SQL given as a string.
+// definitions (and so file paths), run SQL given as a string, write to
+// DuckDB's log or only stall the session.
 var deniedFunctions = map[string]bool{
+	"write_log":                   true,
+	"sleep_ms":                    true,
 	"getenv":                      true,
 	"current_setting":             true,
 	"getvariable":                 true,

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 // escapeAttempt is one query an analyst might try in order to read, write
@@ -137,6 +139,12 @@ var escapeAttempts = []escapeAttempt{
 	{"SUMMARIZE a file", "SUMMARIZE SELECT * FROM read_text('{root}/secret.txt')", "table function read_text() is not allowed"},
 	{"json_execute_serialized_sql", "SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT 1'))", "table function json_execute_serialized_sql() is not allowed"},
 	{"a table that does not exist", "SELECT * FROM mpi", `there is no table "mpi"`},
+	{"write_log writes DuckDB's log", "SELECT write_log('x', level := 'error')", "function write_log() is not allowed"},
+	{"enable_logging() as a table function", "SELECT * FROM enable_logging()", "table function enable_logging() is not allowed"},
+	{"checkpoint() as a table function", "SELECT * FROM checkpoint()", "table function checkpoint() is not allowed"},
+	{"read_duckdb of a database file", "SELECT * FROM read_duckdb('{root}/secret.txt')", "table function read_duckdb() is not allowed"},
+	{"duckdb_secrets()", "SELECT * FROM duckdb_secrets()", "table function duckdb_secrets() is not allowed"},
+	{"pg_sleep stalls the session", "SELECT pg_sleep(1000)", "function pg_sleep() is not allowed"},
 }
 
 func TestSandbox_RefusesEscapeAttempts(t *testing.T) {
@@ -212,41 +220,44 @@ func TestSandbox_DuckDBLayerHoldsWithoutTheCheck(t *testing.T) {
 	}
 }
 
+// linkAttempts plant a link or a bad name in the purpose folder; Open must
+// refuse the folder.
+var linkAttempts = []struct {
+	name  string
+	plant func(f fixture) error
+	want  string
+}{
+	{"table directory symlinked to another purpose", func(f fixture) error {
+		return os.Symlink(filepath.Join(f.other, "person"), filepath.Join(f.purpose, "people"))
+	}, "people is a symlink"},
+	{"Parquet file symlinked to another purpose", func(f fixture) error {
+		return os.Symlink(filepath.Join(f.other, "person", "part-0.parquet"), filepath.Join(f.purpose, "person", "part-1.parquet"))
+	}, "outside the purpose folder"},
+	{"Parquet file symlinked to the identifiable zone", func(f fixture) error {
+		return os.Symlink(filepath.Join(f.root, "lake", "mpi", "links.parquet"), filepath.Join(f.purpose, "person", "x.parquet"))
+	}, "outside the purpose folder"},
+	{"any file symlinked to the secret", func(f fixture) error {
+		return os.Symlink(filepath.Join(f.root, "secret.txt"), filepath.Join(f.purpose, "person", "notes.txt"))
+	}, "outside the purpose folder"},
+	{"partition directory symlinked outside", func(f fixture) error {
+		return os.Symlink(filepath.Join(f.root, "lake", "mpi"), filepath.Join(f.purpose, "encounter", "year=2024"))
+	}, "outside the purpose folder"},
+	{"symlink climbing with ..", func(f fixture) error {
+		return os.Symlink("../../../lake/mpi/links.parquet", filepath.Join(f.purpose, "person", "up.parquet"))
+	}, "outside the purpose folder"},
+	{"hard link to the identifiable zone", func(f fixture) error {
+		return os.Link(filepath.Join(f.root, "lake", "mpi", "links.parquet"), filepath.Join(f.purpose, "person", "h.parquet"))
+	}, "hard links"},
+	{"table named like a system view", func(f fixture) error {
+		return os.Rename(filepath.Join(f.purpose, "person"), filepath.Join(f.purpose, "duckdb_views"))
+	}, "name of a DuckDB system view"},
+	{"table named with SQL in it", func(f fixture) error {
+		return os.Rename(filepath.Join(f.purpose, "person"), filepath.Join(f.purpose, `x" AS SELECT 1; --`))
+	}, "not a lower-case SQL identifier"},
+}
+
 func TestOpen_RefusesLinksOutOfTheFolder(t *testing.T) {
-	tests := []struct {
-		name  string
-		plant func(f fixture) error
-		want  string
-	}{
-		{"table directory symlinked to another purpose", func(f fixture) error {
-			return os.Symlink(filepath.Join(f.other, "person"), filepath.Join(f.purpose, "people"))
-		}, "people is a symlink"},
-		{"Parquet file symlinked to another purpose", func(f fixture) error {
-			return os.Symlink(filepath.Join(f.other, "person", "part-0.parquet"), filepath.Join(f.purpose, "person", "part-1.parquet"))
-		}, "outside the purpose folder"},
-		{"Parquet file symlinked to the identifiable zone", func(f fixture) error {
-			return os.Symlink(filepath.Join(f.root, "lake", "mpi", "links.parquet"), filepath.Join(f.purpose, "person", "x.parquet"))
-		}, "outside the purpose folder"},
-		{"any file symlinked to the secret", func(f fixture) error {
-			return os.Symlink(filepath.Join(f.root, "secret.txt"), filepath.Join(f.purpose, "person", "notes.txt"))
-		}, "outside the purpose folder"},
-		{"partition directory symlinked outside", func(f fixture) error {
-			return os.Symlink(filepath.Join(f.root, "lake", "mpi"), filepath.Join(f.purpose, "encounter", "year=2024"))
-		}, "outside the purpose folder"},
-		{"symlink climbing with ..", func(f fixture) error {
-			return os.Symlink("../../../lake/mpi/links.parquet", filepath.Join(f.purpose, "person", "up.parquet"))
-		}, "outside the purpose folder"},
-		{"hard link to the identifiable zone", func(f fixture) error {
-			return os.Link(filepath.Join(f.root, "lake", "mpi", "links.parquet"), filepath.Join(f.purpose, "person", "h.parquet"))
-		}, "hard links"},
-		{"table named like a system view", func(f fixture) error {
-			return os.Rename(filepath.Join(f.purpose, "person"), filepath.Join(f.purpose, "duckdb_views"))
-		}, "name of a DuckDB system view"},
-		{"table named with SQL in it", func(f fixture) error {
-			return os.Rename(filepath.Join(f.purpose, "person"), filepath.Join(f.purpose, `x" AS SELECT 1; --`))
-		}, "not a lower-case SQL identifier"},
-	}
-	for _, tt := range tests {
+	for _, tt := range linkAttempts {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			if err := tt.plant(f); err != nil {
@@ -305,4 +316,69 @@ func tree(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestPreparedSelect_RefusesWhatTheParseCheckMissed exercises the second
+// opinion on its own: DuckDB's statement type for texts that the parse
+// tree check would already refuse. It also records why the statement type
+// alone is not enough: DuckDB rewrites a PRAGMA that returns rows into a
+// SELECT from a table function, so "PRAGMA version" prepares as a SELECT.
+func TestPreparedSelect_RefusesWhatTheParseCheckMissed(t *testing.T) {
+	f := newFixture(t)
+	s := openSession(t, Config{Dir: f.purpose})
+	tests := []struct{ query, want string }{
+		{"COPY person TO 'x.csv'", "Permission Error"}, // DuckDB's own sandbox refuses it while binding
+		{"COPY (SELECT 1) TO '{purpose}/person/x.csv'", "Permission Error"},
+		{"EXPLAIN SELECT 1", "statement type"},
+		{"PRAGMA enable_profiling", "statement type"},
+		{"PRAGMA version", ""}, // a SELECT to DuckDB: only the parse check refuses it
+		{"SET threads = 1", "statement type"},
+		{"SELECT 1; SELECT 2", "exactly one query"},
+		{"SELECT 1", ""},
+	}
+	conn, err := s.db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, tt := range tests {
+		err := conn.Raw(func(dc any) error {
+			st, err := preparedSelect(dc.(*duckdb.Conn), expand(tt.query, f))
+			if err == nil {
+				st.Close()
+			}
+			return err
+		})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.query, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: %v, want an error saying %q", tt.query, err, tt.want)
+		}
+	}
+}
+
+// TestDuckDB_AllowedDirectoryLetsCopyWrite records why the sandbox lists
+// files in allowed_paths and checks statements itself: with DuckDB's own
+// sandbox fully on (external access disabled, configuration locked), a
+// directory in allowed_directories can be written to with COPY. Should a
+// DuckDB upgrade close this, the test fails and docs/sandbox.md needs
+// updating (the statement check stays regardless).
+func TestDuckDB_AllowedDirectoryLetsCopyWrite(t *testing.T) {
+	dir := t.TempDir()
+	db := rawDB(t)
+	defer db.Close()
+	for _, stmt := range []string{
+		"SET allowed_directories = [" + literal(dir+"/") + "]",
+		"SET enable_external_access = false",
+		"SET lock_configuration = true",
+		"COPY (SELECT 42 AS answer) TO " + literal(dir+"/written.csv"),
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v (DuckDB now refuses; update docs/sandbox.md)", stmt, err)
+		}
+	}
+	if _, err := os.Stat(dir + "/written.csv"); err != nil {
+		t.Fatalf("COPY reported success but wrote nothing: %v", err)
+	}
 }
