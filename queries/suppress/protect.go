@@ -27,10 +27,10 @@ type Grid struct {
 	Lines  []Line
 }
 
-// maxLinkedCells bounds the withheld cells that totals tie into one system
-// of equations: beyond it checking them exactly would take too long, and
-// Protect refuses rather than guess.
-const maxLinkedCells = 3000
+// maxEquationTerms bounds the work of one check: when elimination would
+// hold more terms than this, the exact check would take too long and too
+// much memory, and Protect refuses rather than guess.
+const maxEquationTerms = 20_000_000
 
 // Protect returns which cells of g to withhold under profile p: the small
 // counts (p.Small), then, repeatedly, the next-smallest unwithheld cell of a
@@ -47,16 +47,16 @@ func Protect(p Profile, g Grid) ([][]bool, error) {
 			out[r][c] = !g.skip(r, c) && p.Small(n)
 		}
 	}
-	for _, l := range g.Lines {
+	through := map[Pos][]int{} // cell -> the lines it is in
+	totals := map[Pos]bool{}
+	for i, l := range g.Lines {
+		totals[l.Total] = true
 		for _, q := range append([]Pos{l.Total}, l.Parts...) {
 			if q.Row < 0 || q.Row >= len(g.Counts) || q.Col < 0 || q.Col >= len(g.Counts[q.Row]) || g.skip(q.Row, q.Col) {
 				return nil, fmt.Errorf("suppress: line names cell %v, which holds no count", q)
 			}
+			through[q] = append(through[q], i)
 		}
-	}
-	totals := map[Pos]bool{}
-	for _, l := range g.Lines {
-		totals[l.Total] = true
 	}
 	for {
 		found, err := recoverable(g.Lines, out)
@@ -69,7 +69,7 @@ func Protect(p Profile, g Grid) ([][]bool, error) {
 		changed := map[int]bool{} // lines that gained a withheld cell this round
 		added := 0
 		for _, d := range found {
-			best, line, ok := g.nextSmallest(d, out, totals, changed)
+			best, line, ok := g.nextSmallest(through[d], out, totals, changed)
 			if !ok {
 				continue
 			}
@@ -87,67 +87,70 @@ func (g Grid) skip(r, c int) bool {
 	return g.Skip != nil && r < len(g.Skip) && c < len(g.Skip[r]) && g.Skip[r][c]
 }
 
-// nextSmallest picks the cell to withhold for recoverable cell d: among
-// the unwithheld cells of the lines through d (skipping lines already
-// changed this round, whose new withheld cell may suffice), the smallest,
-// preferring parts to totals and non-zero counts to zeros.
-func (g Grid) nextSmallest(d Pos, out [][]bool, totals map[Pos]bool, changed map[int]bool) (Pos, int, bool) {
-	type candidate struct {
-		pos  Pos
-		line int
-	}
-	var best *candidate
-	key := func(q Pos) (bool, bool, int64, int, int) {
-		n := g.Counts[q.Row][q.Col]
-		return totals[q], n == 0, n, q.Row, q.Col
-	}
-	less := func(a, b Pos) bool {
-		at, az, an, ar, ac := key(a)
-		bt, bz, bn, br, bc := key(b)
+// nextSmallest picks the cell to withhold for a recoverable cell in the
+// given lines: in the lines through it with the fewest withheld cells (the
+// ones that give it away: a row where it is withheld alone), the smallest
+// unwithheld cell, preferring parts to totals and non-zero counts to
+// zeros. It picks nothing if that line already gained a withheld cell this
+// round, which may suffice.
+func (g Grid) nextSmallest(lines []int, out [][]bool, totals map[Pos]bool, changed map[int]bool) (Pos, int, bool) {
+	better := func(a, b Pos) bool {
+		an, bn := g.Counts[a.Row][a.Col], g.Counts[b.Row][b.Col]
 		switch {
-		case at != bt:
-			return !at
-		case az != bz:
-			return !az
+		case totals[a] != totals[b]:
+			return !totals[a]
+		case (an == 0) != (bn == 0):
+			return an != 0
 		}
-		return cmp.Or(cmp.Compare(an, bn), cmp.Compare(ar, br), cmp.Compare(ac, bc)) < 0
+		return cmp.Or(cmp.Compare(an, bn), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Col, b.Col)) < 0
 	}
-	for i, l := range g.Lines {
-		cells := append([]Pos{l.Total}, l.Parts...)
-		if !slices.Contains(cells, d) {
+	cells := func(i int) []Pos { return append([]Pos{g.Lines[i].Total}, g.Lines[i].Parts...) }
+	fewest := -1
+	withheldIn := make([]int, len(lines))
+	for k, i := range lines {
+		open := false
+		for _, q := range cells(i) {
+			if out[q.Row][q.Col] {
+				withheldIn[k]++
+			} else {
+				open = true
+			}
+		}
+		if open && (fewest < 0 || withheldIn[k] < fewest) {
+			fewest = withheldIn[k]
+		}
+	}
+	var best Pos
+	bestLine := -1
+	for k, i := range lines {
+		if withheldIn[k] != fewest {
 			continue
 		}
-		if changed[i] {
-			return Pos{}, 0, false
-		}
-		for _, q := range cells {
-			if !out[q.Row][q.Col] && (best == nil || less(q, best.pos)) {
-				best = &candidate{q, i}
+		for _, q := range cells(i) {
+			if !out[q.Row][q.Col] && (bestLine < 0 || better(q, best)) {
+				best, bestLine = q, i
 			}
 		}
 	}
-	if best == nil {
+	if bestLine < 0 || changed[bestLine] {
 		return Pos{}, 0, false
 	}
-	return best.pos, best.line, true
+	return best, bestLine, true
 }
 
 // recoverable returns the withheld cells whose exact value follows from
 // the lines when every unwithheld cell is known. Each line is an equation
-// total - sum(parts) = 0; with the known cells moved to the right-hand
-// side, a withheld cell is determined exactly when its unit vector lies in
-// the row space of the equations over the withheld cells, which reduced
-// row echelon form shows as a row with a single non-zero entry. Lines are
-// split into independent groups first, so a large table with few links
-// stays cheap.
+// total - sum(parts) = known; a withheld cell is determined exactly when
+// reducing the equations over the withheld cells (Gauss-Jordan) leaves an
+// equation in that cell alone. The equations are sparse (a cell is in a
+// few lines), so they are kept as sparse rows and the shortest is pivoted
+// first, which keeps the fill-in small for tables with margins.
 func recoverable(lines []Line, out [][]bool) ([]Pos, error) {
 	index := map[Pos]int{}
 	var unknowns []Pos
-	var eqs [][]int // per line, the unknowns it holds (with sign in coef)
-	var coefs [][]float64
+	var eqs []map[int]float64
 	for _, l := range lines {
-		var vars []int
-		var cs []float64
+		eq := map[int]float64{}
 		add := func(q Pos, c float64) {
 			if !out[q.Row][q.Col] {
 				return
@@ -158,69 +161,27 @@ func recoverable(lines []Line, out [][]bool) ([]Pos, error) {
 				index[q] = i
 				unknowns = append(unknowns, q)
 			}
-			vars = append(vars, i)
-			cs = append(cs, c)
+			eq[i] += c
+			if math.Abs(eq[i]) < eps {
+				delete(eq, i)
+			}
 		}
 		add(l.Total, 1)
 		for _, q := range l.Parts {
 			add(q, -1)
 		}
-		if len(vars) > 0 {
-			eqs, coefs = append(eqs, vars), append(coefs, cs)
+		if len(eq) > 0 {
+			eqs = append(eqs, eq)
 		}
 	}
-	// Group equations that share unknowns (union-find over unknowns).
-	parent := make([]int, len(unknowns))
-	for i := range parent {
-		parent[i] = i
-	}
-	var find func(int) int
-	find = func(i int) int {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
-	for _, vars := range eqs {
-		for _, v := range vars[1:] {
-			parent[find(v)] = find(vars[0])
-		}
-	}
-	groups := map[int][]int{}
-	for e, vars := range eqs {
-		root := find(vars[0])
-		groups[root] = append(groups[root], e)
+	pivots, err := reduce(eqs, len(unknowns))
+	if err != nil {
+		return nil, err
 	}
 	var found []Pos
-	roots := make([]int, 0, len(groups))
-	for r := range groups {
-		roots = append(roots, r)
-	}
-	slices.Sort(roots)
-	for _, root := range roots {
-		local := map[int]int{}
-		var members []int
-		for _, e := range groups[root] {
-			for _, v := range eqs[e] {
-				if _, ok := local[v]; !ok {
-					local[v] = len(members)
-					members = append(members, v)
-				}
-			}
-		}
-		if len(members) > maxLinkedCells {
-			return nil, fmt.Errorf("suppress: %d withheld cells are tied together by totals, more than the %d that can be checked; aggregate further or leave the totals out", len(members), maxLinkedCells)
-		}
-		m := make([][]float64, len(groups[root]))
-		for i, e := range groups[root] {
-			m[i] = make([]float64, len(members))
-			for k, v := range eqs[e] {
-				m[i][local[v]] += coefs[e][k]
-			}
-		}
-		for _, col := range determinedColumns(m) {
-			found = append(found, unknowns[members[col]])
+	for v, e := range pivots {
+		if len(eqs[e]) == 1 {
+			found = append(found, unknowns[v])
 		}
 	}
 	slices.SortFunc(found, func(a, b Pos) int { return cmp.Or(cmp.Compare(a.Row, b.Row), cmp.Compare(a.Col, b.Col)) })
@@ -232,52 +193,72 @@ func recoverable(lines []Line, out [][]bool) ([]Pos, error) {
 // from it.
 const eps = 1e-9
 
-// determinedColumns reduces m to row echelon form with partial pivoting
-// and returns the columns that some reduced row isolates.
-func determinedColumns(m [][]float64) []int {
-	rows := len(m)
-	if rows == 0 {
-		return nil
+// reduce brings the sparse equations to reduced row echelon form in place
+// and returns, for each pivot variable, the equation it leads. Equations
+// are taken shortest first; each pivot variable is eliminated from every
+// other equation holding it.
+func reduce(eqs []map[int]float64, nvars int) (map[int]int, error) {
+	holding := make([]map[int]bool, nvars) // variable -> equations holding it
+	for i := range holding {
+		holding[i] = map[int]bool{}
 	}
-	cols := len(m[0])
-	pivotRow := 0
-	for c := 0; c < cols && pivotRow < rows; c++ {
-		best := pivotRow
-		for r := pivotRow + 1; r < rows; r++ {
-			if math.Abs(m[r][c]) > math.Abs(m[best][c]) {
-				best = r
+	for e, eq := range eqs {
+		for v := range eq {
+			holding[v][e] = true
+		}
+	}
+	order := make([]int, len(eqs))
+	for i := range order {
+		order[i] = i
+	}
+	used := make([]bool, len(eqs))
+	pivots := map[int]int{}
+	terms := 0
+	for range eqs {
+		// The shortest equation not yet used leads the next pivot.
+		e := -1
+		for _, k := range order {
+			if !used[k] && len(eqs[k]) > 0 && (e < 0 || len(eqs[k]) < len(eqs[e])) {
+				e = k
 			}
 		}
-		if math.Abs(m[best][c]) < eps {
-			continue
+		if e < 0 {
+			break
 		}
-		m[pivotRow], m[best] = m[best], m[pivotRow]
-		pv := m[pivotRow][c]
-		for k := c; k < cols; k++ {
-			m[pivotRow][k] /= pv
+		used[e] = true
+		v, best := -1, 0.0
+		for k, c := range eqs[e] {
+			if a := math.Abs(c); a > best+eps || (math.Abs(a-best) <= eps && (v < 0 || k < v)) {
+				v, best = k, a
+			}
 		}
-		for r := 0; r < rows; r++ {
-			if r == pivotRow || math.Abs(m[r][c]) < eps {
+		pv := eqs[e][v]
+		for k := range eqs[e] {
+			eqs[e][k] /= pv
+		}
+		for o := range holding[v] {
+			if o == e {
 				continue
 			}
-			f := m[r][c]
-			for k := c; k < cols; k++ {
-				m[r][k] -= f * m[pivotRow][k]
+			f := eqs[o][v]
+			for k, c := range eqs[e] {
+				nv := eqs[o][k] - f*c
+				if math.Abs(nv) < eps {
+					delete(eqs[o], k)
+					delete(holding[k], o)
+				} else {
+					if _, had := eqs[o][k]; !had {
+						holding[k][o] = true
+					}
+					eqs[o][k] = nv
+				}
+				terms++
+			}
+			if terms > maxEquationTerms {
+				return nil, fmt.Errorf("suppress: too many withheld cells are tied together by totals to check exactly; aggregate further or leave the totals out")
 			}
 		}
-		pivotRow++
+		pivots[v] = e
 	}
-	var out []int
-	for r := 0; r < pivotRow; r++ {
-		only, n := -1, 0
-		for c := 0; c < cols; c++ {
-			if math.Abs(m[r][c]) > eps {
-				only, n = c, n+1
-			}
-		}
-		if n == 1 {
-			out = append(out, only)
-		}
-	}
-	return out
+	return pivots, nil
 }
