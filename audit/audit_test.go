@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func newLog(t *testing.T, n int) *Log {
+func newLog(t testing.TB, n int) *Log {
 	t.Helper()
 	l, err := Open(filepath.Join(t.TempDir(), "audit", "audit.log"))
 	if err != nil {

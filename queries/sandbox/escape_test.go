@@ -3,8 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,8 +155,8 @@ func TestSandbox_RefusesEscapeAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := tree(t, f.root)
-	cwdBefore := tree(t, cwd)
+	before := snapshot(t, f.root)
+	cwdBefore := snapshot(t, cwd)
 	for _, tt := range escapeAttempts {
 		t.Run(tt.name, func(t *testing.T) {
 			q := expand(tt.query, f)
@@ -173,10 +171,10 @@ func TestSandbox_RefusesEscapeAttempts(t *testing.T) {
 			if strings.Contains(err.Error(), secretText) {
 				t.Errorf("error reveals the secret: %v", err)
 			}
-			if after := tree(t, f.root); !slices.Equal(after, before) {
+			if after := snapshot(t, f.root); !slices.Equal(after, before) {
 				t.Errorf("files changed under the workspace:\nbefore %v\nafter  %v", before, after)
 			}
-			if after := tree(t, cwd); !slices.Equal(after, cwdBefore) {
+			if after := snapshot(t, cwd); !slices.Equal(after, cwdBefore) {
 				t.Errorf("files changed in the working directory:\nbefore %v\nafter  %v", cwdBefore, after)
 			}
 		})
@@ -206,7 +204,7 @@ func TestSandbox_DuckDBLayerHoldsWithoutTheCheck(t *testing.T) {
 		{"LOAD", "LOAD httpfs", "Permission Error"},
 		{"ATTACH a file", "ATTACH '{root}/x.db' AS x", "Permission Error"},
 	}
-	before := tree(t, f.root)
+	before := snapshot(t, f.root)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := s.db.ExecContext(context.Background(), expand(tt.query, f))
@@ -215,7 +213,7 @@ func TestSandbox_DuckDBLayerHoldsWithoutTheCheck(t *testing.T) {
 			}
 		})
 	}
-	if after := tree(t, f.root); !slices.Equal(after, before) {
+	if after := snapshot(t, f.root); !slices.Equal(after, before) {
 		t.Errorf("files changed: before %v after %v", before, after)
 	}
 }
@@ -294,28 +292,6 @@ func TestOpen_FollowsLinksThatStayInside(t *testing.T) {
 
 func expand(q string, f fixture) string {
 	return strings.NewReplacer("{root}", f.root, "{purpose}", f.purpose, "{other}", f.other).Replace(q)
-}
-
-// tree lists every path under dir with its size, to detect any file an
-// attempt created or changed.
-func tree(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		out = append(out, fmt.Sprintf("%s %v %d %s", path, info.Mode(), info.Size(), info.ModTime()))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestPreparedSelect_RefusesWhatTheParseCheckMissed exercises the second
