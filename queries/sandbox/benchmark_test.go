@@ -70,14 +70,19 @@ func rawSession(b *testing.B, dir string) *sql.DB {
 	return db
 }
 
-func rawQuery(ctx context.Context, db *sql.DB, q string) (int, error) {
+// rawQuery runs q on unrestricted DuckDB and returns every row, scanned
+// as the sandbox returns them.
+func rawQuery(ctx context.Context, db *sql.DB, q string) ([][]any, error) {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
-	n := 0
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	out := [][]any{}
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -85,11 +90,11 @@ func rawQuery(ctx context.Context, db *sql.DB, q string) (int, error) {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return 0, err
+			return nil, err
 		}
-		n++
+		out = append(out, vals)
 	}
-	return n, rows.Err()
+	return out, rows.Err()
 }
 
 // BenchmarkQuery compares each query in the sandbox with the same query on

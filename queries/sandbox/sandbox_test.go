@@ -25,23 +25,9 @@ func rawResult(t *testing.T, f fixture, query string) [][]any {
 			t.Fatal(err)
 		}
 	}
-	rows, err := db.Query(query)
+	out, err := rawQuery(context.Background(), db, query)
 	if err != nil {
 		t.Fatalf("raw %s: %v", query, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	out := [][]any{}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, vals)
 	}
 	return out
 }
