@@ -203,3 +203,32 @@ func ExampleSession_Query() {
 	// [sex n] [[F 2] [M 1]]
 	// sandbox: query refused: only a single read-only query (SELECT, WITH ... SELECT, FROM, VALUES, DESCRIBE, SUMMARIZE) may run; the text holds a statement that writes, copies, attaches, loads, changes settings or is not a query
 }
+
+func TestSession_ConcurrentQueriesAndRefusals(t *testing.T) {
+	f := newFixture(t)
+	s := openSession(t, Config{Dir: f.purpose})
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			if i%2 == 0 {
+				res, err := s.Query(context.Background(), "SELECT count(*) FROM person JOIN encounter USING (pseudonym)")
+				if err == nil && res.Rows[0][0] != int64(49) {
+					err = fmt.Errorf("count = %v, want 49", res.Rows[0][0])
+				}
+				errs <- err
+				return
+			}
+			_, err := s.Query(context.Background(), "COPY person TO 'x.csv'")
+			if _, ok := errors.AsType[*RefusedError](err); !ok {
+				errs <- fmt.Errorf("COPY = %v, want a refusal", err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
