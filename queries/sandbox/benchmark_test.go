@@ -109,6 +109,9 @@ func BenchmarkQuery(b *testing.B) {
 		name   string
 		people int
 	}{{"demo", 10000}, {"large", 200000}} {
+		if testing.Short() && size.name == "large" {
+			continue
+		}
 		dir := benchFolder(b, size.people)
 		s, err := Open(context.Background(), Config{Dir: dir})
 		if err != nil {
