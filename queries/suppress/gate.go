@@ -90,10 +90,20 @@ type value struct {
 // labelled NULL, "Total", "All..." or "Overall" equal to the sum of the
 // rows it groups; or a row equal to the sum of all others. A measure (a
 // number that is not whole) is shown only in rows whose counts are all
-// published.
+// published. types, when given, are the DuckDB type names of the columns
+// (sandbox.Result.Types): a binary, UUID or nested column is refused even
+// when every value in it is NULL.
 func Gate(p Profile, columns, types []string, rows [][]any) (*Table, error) {
 	if p != NHSD && p != OpenSAFELY {
 		return nil, fmt.Errorf("suppress: unknown profile %q", p)
+	}
+	if len(types) > 0 && len(types) != len(columns) {
+		return nil, fmt.Errorf("suppress: %d types for %d columns", len(types), len(columns))
+	}
+	for c, typ := range types {
+		if uncheckableType(typ) {
+			return nil, refuse("column %q is of type %s, which may hold keys or hide counts and cannot be checked; select plain columns", columns[c], typ)
+		}
 	}
 	vals, err := classify(columns, rows)
 	if err != nil {
@@ -332,6 +342,18 @@ func valueOf(x any) (value, error) {
 		return value{}, fmt.Errorf("binary values (%T) may hold keys and cannot be checked", x)
 	}
 	return value{}, fmt.Errorf("values of type %T (lists, structs, maps, intervals) can hide counts and cannot be checked; select plain columns", x)
+}
+
+// uncheckableType reports whether a DuckDB type name is binary, a UUID or
+// nested (STRUCT(...), MAP(...), INTEGER[], UNION(...)).
+func uncheckableType(typ string) bool {
+	t := strings.ToUpper(strings.TrimSpace(typ))
+	for _, prefix := range []string{"BLOB", "BYTEA", "UUID", "STRUCT", "MAP", "UNION", "LIST", "BIT"} {
+		if strings.HasPrefix(t, prefix) {
+			return true
+		}
+	}
+	return strings.HasSuffix(t, "]")
 }
 
 func wholeValue(n int64) value { return value{whole: true, n: n} }

@@ -184,6 +184,19 @@ func TestGate_RefusesPersonLevelKeys(t *testing.T) {
 	}
 }
 
+func TestGate_RefusesUncheckableColumnTypes(t *testing.T) {
+	for _, typ := range []string{"BLOB", "UUID", "STRUCT(a INTEGER)", "INTEGER[]", "MAP(VARCHAR, INTEGER)", "UNION(a INTEGER)"} {
+		_, err := Gate(NHSD, []string{"k", "n"}, []string{typ, "BIGINT"}, rows([]any{nil, int64(10)}))
+		var refused *RefusedError
+		if !errors.As(err, &refused) || !strings.Contains(refused.Reason, "is of type "+typ) {
+			t.Errorf("%s: Gate = %v, want a refusal", typ, err)
+		}
+	}
+	if _, err := Gate(NHSD, []string{"band", "n"}, []string{"VARCHAR", "BIGINT"}, rows([]any{"a", int64(10)})); err != nil {
+		t.Errorf("plain types: %v", err)
+	}
+}
+
 func TestGate_FindsCountsWhateverTheirNameOrType(t *testing.T) {
 	dec := func(v int64, scale uint8) duckdb.Decimal {
 		return duckdb.Decimal{Width: 18, Scale: scale, Value: big.NewInt(v)}
