@@ -143,7 +143,12 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 func (s *Session) Tables() []string { return slices.Clone(s.tables) }
 
 // Close releases the database.
-func (s *Session) Close() error { return s.db.Close() }
+func (s *Session) Close() error {
+	if s.serialize != nil {
+		s.serialize.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *Session) build(ctx context.Context, f *folder) error {
 	system, err := s.systemNames(ctx)

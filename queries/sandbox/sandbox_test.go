@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -230,5 +231,18 @@ func TestSession_ConcurrentQueriesAndRefusals(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestOpen_EmptyFolderHasNoTables(t *testing.T) {
+	s := openSession(t, Config{Dir: t.TempDir()})
+	if got := s.Tables(); len(got) != 0 {
+		t.Fatalf("Tables() = %v", got)
+	}
+	if _, err := s.Query(context.Background(), "SELECT * FROM person"); err == nil || !strings.Contains(err.Error(), `there is no table "person"`) {
+		t.Fatalf("Query = %v", err)
+	}
+	if _, err := Open(context.Background(), Config{Dir: filepath.Join(t.TempDir(), "missing")}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("Open(missing) = %v", err)
 	}
 }
