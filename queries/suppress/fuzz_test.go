@@ -32,7 +32,7 @@ func FuzzGate(f *testing.F) {
 			}
 			rows = append(rows, []any{l, v})
 		}
-		for _, p := range Profiles {
+		for _, p := range Profiles() {
 			tab, err := Gate(p, []string{"band", "n"}, nil, rows)
 			if err != nil {
 				continue

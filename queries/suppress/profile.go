@@ -23,11 +23,11 @@ const (
 )
 
 // Profiles lists every profile, for help texts and validation.
-var Profiles = []Profile{NHSD, OpenSAFELY}
+func Profiles() []Profile { return []Profile{NHSD, OpenSAFELY} }
 
 // ParseProfile returns the profile called name.
 func ParseProfile(name string) (Profile, error) {
-	for _, p := range Profiles {
+	for _, p := range Profiles() {
 		if string(p) == name {
 			return p, nil
 		}

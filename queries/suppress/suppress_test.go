@@ -258,7 +258,7 @@ func TestGate_DifferencingThroughTotalsFails(t *testing.T) {
 	cols, rs := cohortResult()
 	lines := gridLines(4, 3)
 	truth := func(q Pos) int64 { return rs[q.Row][q.Col+1].(int64) }
-	for _, p := range Profiles {
+	for _, p := range Profiles() {
 		t.Run(string(p), func(t *testing.T) {
 			tab, err := Gate(p, cols, nil, rs)
 			if err != nil {
