@@ -32,6 +32,9 @@ var observationCSV []byte
 //go:embed medication.csv
 var medicationCSV []byte
 
+//go:embed sensitive.csv
+var sensitiveCSV []byte
+
 // Entry is one code of a list.
 type Entry struct {
 	// Name is the condition (ltc.csv, medication.csv) or measure
@@ -53,6 +56,12 @@ func Observations() []Entry { return mustParse("observation.csv", observationCSV
 // Medications returns typical treatments for each long-term condition.
 func Medications() []Entry { return mustParse("medication.csv", medicationCSV) }
 
+// Sensitive returns the codes that put a record in a sensitive category
+// (mental_health, sexual_health, social_care, safeguarding; Entry.Name is
+// the category). Purposes leave such records out unless they admit the
+// category. ICD-10 entries match by prefix, like every list here.
+func Sensitive() []Entry { return mustParse("sensitive.csv", sensitiveCSV) }
+
 // CSV returns the raw bytes of an embedded list by file name, for loading
 // into DuckDB as a table.
 func CSV(name string) ([]byte, error) {
@@ -63,6 +72,8 @@ func CSV(name string) ([]byte, error) {
 		return observationCSV, nil
 	case "medication.csv":
 		return medicationCSV, nil
+	case "sensitive.csv":
+		return sensitiveCSV, nil
 	}
 	return nil, fmt.Errorf("codelists: no list %q", name)
 }
@@ -89,12 +100,14 @@ func parse(data []byte) ([]Entry, error) {
 	for i, h := range rows[0] {
 		col[h] = i
 	}
-	nameCol, ok := col["condition"]
-	if !ok {
-		nameCol, ok = col["measure"]
+	nameCol, ok := -1, false
+	for _, name := range []string{"condition", "measure", "category"} {
+		if nameCol, ok = col[name]; ok {
+			break
+		}
 	}
 	if !ok {
-		return nil, fmt.Errorf("header %v has neither condition nor measure", rows[0])
+		return nil, fmt.Errorf("header %v has no condition, measure or category", rows[0])
 	}
 	for _, need := range []string{"code_system", "code", "term"} {
 		if _, ok := col[need]; !ok {

@@ -48,3 +48,33 @@ func TestParseRejectsBadRows(t *testing.T) {
 		}
 	}
 }
+
+// Mental health medicines in medication.csv (the ones synthetic people are
+// prescribed) must be in the sensitive list, or a purpose without mental
+// health would still see who takes antidepressants and antipsychotics.
+func TestSensitive_CoversMentalHealthMedicines(t *testing.T) {
+	sensitive := map[string]string{}
+	for _, e := range Sensitive() {
+		sensitive[string(e.System)+":"+e.Code] = e.Name
+	}
+	for _, e := range Medications() {
+		if e.Name != "depression" && e.Name != "smi" && e.Name != "dementia" {
+			continue
+		}
+		if sensitive["dmd:"+e.Code] != "mental_health" {
+			t.Errorf("%s (%s) is not in sensitive.csv as mental_health", e.Term, e.Code)
+		}
+	}
+	categories := map[string]bool{}
+	for _, e := range Sensitive() {
+		categories[e.Name] = true
+	}
+	for _, c := range []string{"mental_health", "sexual_health", "social_care", "safeguarding"} {
+		if !categories[c] {
+			t.Errorf("no codes for %s", c)
+		}
+	}
+	if len(categories) != 4 {
+		t.Errorf("categories %v, want exactly the four", categories)
+	}
+}

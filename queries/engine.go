@@ -169,19 +169,38 @@ func (e *Engine) execFile(ctx context.Context, name string) error {
 // COPY, globbing) and network access, loads no extension, and no statement
 // can change these settings afterwards.
 func (e *Engine) lockDown(ctx context.Context, readable []string) error {
+	return LockDown(ctx, e.db, readable)
+}
+
+// LockDown applies the engine's confinement to another DuckDB database or
+// connection: only the readable files may be read and only below the
+// writable directories may anything be written (COPY), with no network,
+// no extension and the configuration locked. Other packages that read the
+// lake with their own DuckDB (purpose materialisation) use it so that one
+// place says how a pophealth DuckDB is locked.
+func LockDown(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, readable []string, writable ...string) error {
 	quoted := make([]string, len(readable))
 	for i, f := range readable {
 		quoted[i] = literal(f)
 	}
-	for _, stmt := range []string{
+	stmts := []string{
 		"SET autoinstall_known_extensions = false",
 		"SET parquet_metadata_cache = true",
 		"SET autoload_known_extensions = false",
 		"SET allowed_paths = [" + strings.Join(quoted, ", ") + "]",
-		"SET enable_external_access = false",
-		"SET lock_configuration = true",
-	} {
-		if _, err := e.db.ExecContext(ctx, stmt); err != nil {
+	}
+	if len(writable) > 0 {
+		dirs := make([]string, len(writable))
+		for i, d := range writable {
+			dirs[i] = literal(d)
+		}
+		stmts = append(stmts, "SET allowed_directories = ["+strings.Join(dirs, ", ")+"]")
+	}
+	stmts = append(stmts, "SET enable_external_access = false", "SET lock_configuration = true")
+	for _, stmt := range stmts {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("queries: %s: %w", strings.SplitN(stmt, "=", 2)[0], err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
+	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/models"
 )
 
@@ -16,25 +17,33 @@ type column struct {
 	typ  string // DuckDB type name
 }
 
+// LakeViews returns the statements creating one view per lake table
+// (models.Tables) over the lake's committed pseudonymised files, as the
+// engine's views are, and the files they read (for allowed_paths). Other
+// packages that read the lake with their own DuckDB (purpose
+// materialisation) use it so the lake has one reading.
+func LakeViews(l *lake.Lake) (stmts, files []string, err error) {
+	for _, t := range models.Tables {
+		cols, err := tableColumns(t)
+		if err != nil {
+			return nil, nil, err
+		}
+		tf, err := l.Files("pseudo/" + string(t))
+		if err != nil {
+			return nil, nil, fmt.Errorf("queries: table %s: %w", t, err)
+		}
+		stmts = append(stmts, viewDDL(t, cols, tf))
+		files = append(files, tf...)
+	}
+	return stmts, files, nil
+}
+
 // tableColumns derives a lake table's columns from its models row struct,
 // the one definition of the lake schema.
 func tableColumns(t models.Table) ([]column, error) {
-	var row any
-	switch t {
-	case models.TablePerson:
-		row = models.PersonRow{}
-	case models.TableEncounter:
-		row = models.EncounterRow{}
-	case models.TableDiagnosis:
-		row = models.DiagnosisRow{}
-	case models.TableObservation:
-		row = models.ObservationRow{}
-	case models.TableMedication:
-		row = models.MedicationRow{}
-	case models.TableProcedure:
-		row = models.ProcedureRow{}
-	default:
-		return nil, fmt.Errorf("queries: lake table %q has no row type", t)
+	row, err := models.RowOf(t)
+	if err != nil {
+		return nil, fmt.Errorf("queries: %w", err)
 	}
 	var cols []column
 	for _, f := range parquet.SchemaOf(row).Fields() {

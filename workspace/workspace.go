@@ -43,6 +43,36 @@ type Config struct {
 	Keys string `yaml:"keys"`
 	// AuditLog is the path of the hash-chained audit log.
 	AuditLog string `yaml:"audit_log"`
+	// Purposes configures purpose governance (package purpose).
+	Purposes PurposesConfig `yaml:"purposes"`
+	// OptOuts names the opt-out registers applied to purposes.
+	OptOuts OptOutConfig `yaml:"opt_outs"`
+}
+
+// PurposesConfig says where purpose configs, their approval ledger and
+// their keys live.
+type PurposesConfig struct {
+	// Dir holds the purpose config files (<id>.yaml) and the approval
+	// ledger (ledger.log).
+	Dir string `yaml:"dir"`
+	// Keys holds one key per purpose (<id>.key, 0600), outside the lake.
+	Keys string `yaml:"keys"`
+	// SigningKeys holds the IG leads' trusted Ed25519 public keys (*.pub);
+	// an approval's signature must verify under one of them.
+	SigningKeys string `yaml:"signing_keys"`
+	// RequireSignature refuses to run a purpose whose approval is unsigned.
+	RequireSignature bool `yaml:"require_signature"`
+}
+
+// OptOutConfig names the opt-out registers (format: docs/purposes.md).
+type OptOutConfig struct {
+	// National is the national data opt-out register file.
+	National string `yaml:"national"`
+	// Type1 is the Type 1 (GP) opt-out register file.
+	Type1 string `yaml:"type1"`
+	// MaxAgeDays is how old (by its as-of date) a register may be before
+	// purposes that apply it refuse to run.
+	MaxAgeDays int `yaml:"max_age_days"`
 }
 
 // Workspace is an opened workspace.
@@ -53,7 +83,11 @@ type Workspace struct {
 
 // defaults returns the configuration init writes.
 func defaults() Config {
-	return Config{Version: 1, Lake: "lake", Keys: "keys", AuditLog: "audit/audit.log"}
+	return Config{
+		Version: 1, Lake: "lake", Keys: "keys", AuditLog: "audit/audit.log",
+		Purposes: PurposesConfig{Dir: "purposes", Keys: "keys/purposes", SigningKeys: "keys/ig"},
+		OptOuts:  OptOutConfig{National: "optouts/national.dat", Type1: "optouts/type1.dat", MaxAgeDays: 30},
+	}
 }
 
 // ErrNotInitialised is returned by Open for a directory without a
@@ -79,7 +113,12 @@ func Init(dir string) (*Workspace, error) {
 	if err := os.Chmod(ws.path(ws.Config.Keys), 0o700); err != nil {
 		return nil, fmt.Errorf("init %s: %w", dir, err)
 	}
-	for _, d := range []string{ws.Config.Lake, filepath.Dir(ws.Config.AuditLog)} {
+	for _, d := range []string{ws.Config.Purposes.Keys, ws.Config.Purposes.SigningKeys} {
+		if err := os.MkdirAll(ws.path(d), 0o700); err != nil {
+			return nil, fmt.Errorf("init %s: %w", dir, err)
+		}
+	}
+	for _, d := range []string{ws.Config.Lake, filepath.Dir(ws.Config.AuditLog), ws.Config.Purposes.Dir} {
 		if err := os.MkdirAll(ws.path(d), 0o750); err != nil {
 			return nil, fmt.Errorf("init %s: %w", dir, err)
 		}
@@ -126,7 +165,11 @@ func parseConfig(data []byte) (Config, error) {
 	if cfg.Version != 1 {
 		return Config{}, fmt.Errorf("version %d not supported (want 1)", cfg.Version)
 	}
-	for name, p := range map[string]string{"lake": cfg.Lake, "keys": cfg.Keys, "audit_log": cfg.AuditLog} {
+	if cfg.OptOuts.MaxAgeDays <= 0 {
+		return Config{}, fmt.Errorf("opt_outs.max_age_days: must be positive, got %d", cfg.OptOuts.MaxAgeDays)
+	}
+	for name, p := range map[string]string{"lake": cfg.Lake, "keys": cfg.Keys, "audit_log": cfg.AuditLog,
+		"purposes.dir": cfg.Purposes.Dir, "purposes.keys": cfg.Purposes.Keys} {
 		if p == "" {
 			return Config{}, fmt.Errorf("%s: must not be empty", name)
 		}
@@ -152,6 +195,29 @@ func (ws *Workspace) LakeKeyPath() string { return filepath.Join(ws.KeysDir(), "
 
 // AuditLogPath returns the path of the audit log.
 func (ws *Workspace) AuditLogPath() string { return ws.path(ws.Config.AuditLog) }
+
+// PurposesDir returns the directory of purpose configs and the ledger.
+func (ws *Workspace) PurposesDir() string { return ws.path(ws.Config.Purposes.Dir) }
+
+// PurposeKeysDir returns the directory of per-purpose keys.
+func (ws *Workspace) PurposeKeysDir() string { return ws.path(ws.Config.Purposes.Keys) }
+
+// SigningKeysDir returns the directory of trusted IG public keys.
+func (ws *Workspace) SigningKeysDir() string { return ws.path(ws.Config.Purposes.SigningKeys) }
+
+// OptOutRegisterPath returns the path of the national ("national") or
+// Type 1 ("type1") opt-out register, "" when none is configured.
+func (ws *Workspace) OptOutRegisterPath(kind string) string {
+	p := map[string]string{"national": ws.Config.OptOuts.National, "type1": ws.Config.OptOuts.Type1}[kind]
+	if p == "" {
+		return ""
+	}
+	return ws.path(p)
+}
+
+// UsersPath returns the path of the accounts file (package web), which
+// gives people their roles.
+func (ws *Workspace) UsersPath() string { return filepath.Join(ws.Dir, "users.yaml") }
 
 // LakeKey loads the lake key from LakeKeyEnv or the key file.
 func (ws *Workspace) LakeKey() (pseudonymise.Key, error) {

@@ -85,6 +85,9 @@ Quick start:
 		newRiskCmd(g),
 		newCohortCmd(g),
 		newMLLPCmd(g),
+		newPurposeCmd(g),
+		newOptOutCmd(g),
+		newSQLCmd(g),
 		newAuditCmd(g),
 	)
 	return root

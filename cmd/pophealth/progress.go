@@ -24,3 +24,18 @@ func newProgressBar(w io.Writer, total int64, description string) *progressbar.P
 		progressbar.OptionClearOnFinish(),
 	)
 }
+
+// newStepBar returns a bar counting steps on w when w is a terminal, and
+// nil otherwise; its maximum is set as the steps become known.
+func newStepBar(w io.Writer, description string) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(description),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionClearOnFinish(),
+	)
+}
