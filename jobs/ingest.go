@@ -15,6 +15,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/ingest/feed"
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/link"
@@ -40,6 +41,9 @@ type IngestOptions struct {
 	// each quarantined record is accounted for once: either outstanding in
 	// quarantine or replaced by what this batch accepted or quarantined anew.
 	Replaces []string
+	// Deprivation maps patient records' LSOAs to the IMD decile the lake
+	// keeps; nil leaves every decile unknown.
+	Deprivation *deprivation.Lookup
 }
 
 // Progress is a snapshot of an ingest run for progress displays.
@@ -87,6 +91,10 @@ type IngestResult struct {
 	// Replayed lists the quarantine entries this batch replaced.
 	Replayed []string `json:"replayed,omitempty"`
 	Seconds  float64  `json:"seconds"`
+
+	// Deprivation counts the LSOAs patient records carried and how many
+	// the lookup knew.
+	Deprivation DeprivationStats `json:"deprivation"`
 }
 
 // Ingest reads feed files, links their patients, pseudonymises every record
@@ -181,6 +189,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 	}()
 
 	sink := newBatchSink(b, ix, pseudonymise.New(opts.Key), batchID, time.Now())
+	sink.imd = opts.Deprivation
 	var doneBytes int64
 	for _, in := range todo {
 		fr := &res.Files[in.result]
@@ -239,6 +248,11 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 	res.BatchID = batchID
 	res.Link = ix.Stats()
 	res.Rows = sink.rows
+	res.Deprivation = sink.dep
+	if d := sink.dep; d.Unmatched > 0 {
+		log.Warn("patient records with an LSOA the deprivation lookup does not hold have no deprivation decile",
+			"records", d.Unmatched, "with_lsoa", d.WithLSOA, "lookup", opts.Deprivation != nil)
+	}
 	res.Totals = totals(res.Files)
 	manifest := lake.Manifest{BatchID: batchID}
 	for _, fr := range res.Files {

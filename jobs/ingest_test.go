@@ -15,6 +15,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/pseudonymise"
@@ -41,7 +42,22 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lk, err := lake.Open(filepath.Join(dir, "lake"))
+	lk, key := newLakeAndKey(t, filepath.Join(dir, "lake"))
+	imd, err := deprivation.ReadSynthetic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{opts.OutDir}, Key: key, Deprivation: imd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{feeds: opts.OutDir, lake: lk, key: key, summary: sum, result: res}
+}
+
+// newLakeAndKey opens a new lake in dir and makes a lake key.
+func newLakeAndKey(t *testing.T, dir string) (*lake.Lake, pseudonymise.Key) {
+	t.Helper()
+	lk, err := lake.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,11 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{opts.OutDir}, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{feeds: opts.OutDir, lake: lk, key: key, summary: sum, result: res}
+	return lk, key
 }
 
 func TestIngest_SyntheticFeeds(t *testing.T) {
@@ -110,6 +122,13 @@ func TestIngest_SyntheticFeeds(t *testing.T) {
 			if !got[key] {
 				t.Errorf("synth broke %s but it was not quarantined", key)
 			}
+		}
+	})
+
+	t.Run("every synthetic LSOA gets a decile", func(t *testing.T) {
+		d := f.result.Deprivation
+		if d.WithLSOA < 1900 || d.Matched != d.WithLSOA || d.Unmatched != 0 {
+			t.Errorf("deprivation %+v: want every accepted GP patient's LSOA matched", d)
 		}
 	})
 
@@ -256,13 +275,13 @@ func readCSV(t *testing.T, path string) []map[string]string {
 
 // idSet holds the identifiers present in the feeds.
 type idSet struct {
-	nhs, names, postcodes, locals map[string]bool
-	sampleNHS                     []string
+	nhs, names, postcodes, locals, lsoas map[string]bool
+	sampleNHS                            []string
 }
 
 func identifiers(t *testing.T, feeds string) *idSet {
 	t.Helper()
-	ids := &idSet{nhs: map[string]bool{}, names: map[string]bool{}, postcodes: map[string]bool{}, locals: map[string]bool{}}
+	ids := &idSet{nhs: map[string]bool{}, names: map[string]bool{}, postcodes: map[string]bool{}, locals: map[string]bool{}, lsoas: map[string]bool{}}
 	for _, p := range readCSV(t, filepath.Join(feeds, "gp", "patients.csv")) {
 		nhs := strings.ReplaceAll(p["nhs_number"], " ", "")
 		if nhs != "" {
@@ -279,13 +298,16 @@ func identifiers(t *testing.T, feeds string) *idSet {
 		if p["postcode"] != "" {
 			ids.postcodes[strings.ToUpper(strings.ReplaceAll(p["postcode"], " ", ""))] = true
 		}
+		if p["lsoa_code"] != "" {
+			ids.lsoas[p["lsoa_code"]] = true
+		}
 	}
 	for _, r := range readCSV(t, filepath.Join(feeds, synth.TruthFile)) {
 		ids.locals[r["local_id"]] = true
 		ids.locals[r["record_id"]] = true
 	}
-	if len(ids.nhs) < 100 || len(ids.names) < 50 || len(ids.locals) < 100 {
-		t.Fatalf("too few identifiers collected (%d NHS, %d names, %d local ids)", len(ids.nhs), len(ids.names), len(ids.locals))
+	if len(ids.nhs) < 100 || len(ids.names) < 50 || len(ids.locals) < 100 || len(ids.lsoas) < 100 {
+		t.Fatalf("too few identifiers collected (%d NHS, %d names, %d local ids, %d LSOAs)", len(ids.nhs), len(ids.names), len(ids.locals), len(ids.lsoas))
 	}
 	return ids
 }
@@ -299,6 +321,8 @@ func (ids *idSet) match(v string) string {
 		return "a name"
 	case ids.postcodes[strings.ToUpper(strings.ReplaceAll(v, " ", ""))]:
 		return "a full postcode"
+	case ids.lsoas[strings.ToUpper(v)]:
+		return "an LSOA (the lake keeps its deprivation decile)"
 	case ids.locals[v] && !isCode(v):
 		return "a local patient or record id"
 	}
@@ -388,4 +412,51 @@ func keyHex(k pseudonymise.Key) string {
 		panic(err)
 	}
 	return s
+}
+
+func TestIngest_KeepsTheDecileOfTheLSOAAndTheEndOfRegistration(t *testing.T) {
+	dir := t.TempDir()
+	feeds := filepath.Join(dir, "feeds")
+	if err := os.MkdirAll(feeds, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	patients := "patient_id,date_of_birth,sex,practice_code,registration_date,deregistration_date,lsoa_code\n" +
+		"G1,1950-01-01,F,B86001,2000-01-01,,E01000001\n" +
+		"G2,1950-01-01,M,B86001,2000-01-01,2024-05-31,e01999999\n" +
+		"G3,1950-01-01,F,B86001,2000-01-01,,\n"
+	if err := os.WriteFile(filepath.Join(feeds, "patients.csv"), []byte(patients), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imd, err := deprivation.Read(strings.NewReader("lsoa_code,imd_decile\nE01000001,3\n"), "imd.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk, key := newLakeAndKey(t, filepath.Join(dir, "lake"))
+	res, err := Ingest(t.Context(), lk, IngestOptions{Paths: []string{feeds}, Key: key, Deprivation: imd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (DeprivationStats{WithLSOA: 2, Matched: 1, Unmatched: 1}); res.Deprivation != want {
+		t.Errorf("deprivation %+v, want %+v", res.Deprivation, want)
+	}
+	files, err := filepath.Glob(filepath.Join(lk.Root(), "pseudo", "person", "*", "*.parquet"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("person files %v, %v", files, err)
+	}
+	rows, err := parquet.ReadFile[models.PersonRow](files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deciles []int8
+	var ended []string
+	for _, r := range rows {
+		deciles = append(deciles, r.DeprivationDecile)
+		if r.RegisteredTo != nil {
+			ended = append(ended, r.RegisteredTo.String())
+		}
+	}
+	// In file order: E01000001 is decile 3, the others have none.
+	if fmt.Sprint(deciles) != "[3 0 0]" || fmt.Sprint(ended) != "[2024-05-31]" {
+		t.Errorf("deciles %v and registration ends %v, want [3 0 0] and [2024-05-31]", deciles, ended)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/link"
 	"github.com/pophealth/pophealth/models"
@@ -35,6 +36,22 @@ type batchSink struct {
 	rows    map[string]int64
 	// handled counts Record and Quarantine calls, for progress displays.
 	handled int64
+	// imd turns a patient record's LSOA into its deprivation decile; nil
+	// when the workspace has no lookup.
+	imd *deprivation.Lookup
+	dep DeprivationStats
+}
+
+// DeprivationStats counts what became of the LSOAs of a batch's patient
+// records (docs/deprivation.md): the lake keeps the decile, never the LSOA.
+type DeprivationStats struct {
+	// WithLSOA counts patient records that carried an LSOA code.
+	WithLSOA int64 `json:"with_lsoa"`
+	// Matched counts those the lookup gave a decile.
+	Matched int64 `json:"matched"`
+	// Unmatched counts LSOAs the lookup does not hold (or all of them when
+	// there is no lookup): those people have no decile.
+	Unmatched int64 `json:"unmatched"`
 }
 
 // deferredRecord is a record waiting for its patient, with its arrival
@@ -158,6 +175,16 @@ func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {
 	}
 	if p.DeathDate != nil {
 		row.DeathMonth = p.DeathDate.FirstOfMonth().Ptr()
+	}
+	row.RegisteredTo = p.RegisteredTo
+	if p.LSOA != "" {
+		s.dep.WithLSOA++
+		if d, ok := s.imd.Decile(p.LSOA); ok {
+			row.DeprivationDecile = d
+			s.dep.Matched++
+		} else {
+			s.dep.Unmatched++
+		}
 	}
 	s.rows[string(models.TablePerson)]++
 	return lake.Append(s.b, lake.PseudoDir(models.TablePerson, p.Ref.Feed, nil), row)

@@ -22,8 +22,9 @@ var Tables = []Table{TablePerson, TableEncounter, TableDiagnosis, TableObservati
 // the most recent per person_key.
 //
 // Deliberately absent: NHS number, local ids, names, full date of birth,
-// full postcode. Month of birth and postcode district are the finest
-// quasi-identifiers kept; purposes generalise further.
+// full postcode, LSOA. Month of birth and postcode district are the finest
+// quasi-identifiers kept; purposes generalise further. The LSOA becomes its
+// deprivation decile at ingest (docs/deprivation.md).
 type PersonRow struct {
 	PersonKey        string `parquet:"person_key"`
 	Source           string `parquet:"source"`
@@ -34,6 +35,12 @@ type PersonRow struct {
 	PostcodeDistrict string `parquet:"postcode_district,optional"`
 	PracticeCode     string `parquet:"practice_code,optional"`
 	RegisteredFrom   *Date  `parquet:"registered_from,date,optional"`
+	// RegisteredTo is the end of the registration, when it has ended.
+	RegisteredTo *Date `parquet:"registered_to,date,optional"`
+	// DeprivationDecile is the English IMD decile of the person's LSOA (1
+	// most deprived, 10 least) from the workspace's deprivation lookup; 0
+	// (null) when the feed sent no LSOA or the lookup does not hold it.
+	DeprivationDecile int8 `parquet:"deprivation_decile,optional"`
 	// DeathMonth is the first day of the month of death.
 	DeathMonth *Date `parquet:"death_month,date,optional"`
 	// NHSNumberStatus records how the person was linked (verified, valid,

@@ -92,7 +92,14 @@ type PatientRecord struct {
 	Postcode        string // upper case, single space before the inward code
 	PracticeCode    string // ODS code of the registered GP practice
 	RegisteredFrom  *Date
-	DeathDate       *Date
+	// RegisteredTo is the end of the registration (moved away, died), or
+	// nil while the person is registered.
+	RegisteredTo *Date
+	DeathDate    *Date
+	// LSOA is the ONS code of the Lower-layer Super Output Area of the
+	// usual address (GP extract only). It is a quasi-identifier: the
+	// pseudonymised lake keeps its deprivation decile instead.
+	LSOA string
 }
 
 // Source implements Record.

@@ -16,6 +16,10 @@ const (
 	// Pyramid draws one centred horizontal bar per category, first at the
 	// top: the tiers of a risk pyramid, narrowest (highest risk) first.
 	Pyramid
+	// HBars draws one left-aligned horizontal bar per category, first at
+	// the top, with its value at the end: an attrition funnel, or a rate
+	// for each of many practices. The chart grows with the categories.
+	HBars
 )
 
 // Chart is a picture of part of a report. It is built from the report's
@@ -97,25 +101,34 @@ func (c *Chart) layout() svgChart {
 	switch c.Kind {
 	case Pyramid:
 		c.layoutPyramid(&out)
+	case HBars:
+		c.layoutHBars(&out)
 	default:
 		c.layoutBars(&out)
 	}
 	return out
 }
 
-// niceMax rounds v up to 1, 2 or 5 times a power of ten, so axis ticks fall
-// on round numbers.
+// niceMax rounds v up to 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of
+// ten, so that axis ticks (a fifth of it) fall on round numbers and the
+// tallest bar fills most of the plot.
 func niceMax(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if v <= m*p {
-			return m * p
+	e := math.Floor(math.Log10(v))
+	scale := func(m float64) float64 {
+		if e < 0 {
+			return m / math.Pow(10, -e) // 3/10 is 0.3; 3*0.1 is not
+		}
+		return m * math.Pow(10, e)
+	}
+	for _, m := range []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
+		if v <= scale(m) {
+			return scale(m)
 		}
 	}
-	return 10 * p
+	return scale(10)
 }
 
 func formatTick(v float64) string {
@@ -207,6 +220,58 @@ func (c *Chart) layoutPyramid(out *svgChart) {
 		out.Texts = append(out.Texts,
 			svgText{X: marginLeft - 56, Y: y + rowH/2 + 4, Anchor: "start", Class: "category", Text: cat},
 			svgText{X: chartWidth - marginRight, Y: y + rowH/2 + 4, Anchor: "end", Class: class, Text: text})
+	}
+}
+
+// layoutHBars draws the first series as horizontal bars. Short labels
+// (practice codes) sit in a column left of the bars; long ones (attrition
+// steps) sit above their bar.
+func (c *Chart) layoutHBars(out *svgChart) {
+	if len(c.Categories) == 0 || len(c.Series) == 0 {
+		return
+	}
+	s := c.Series[0]
+	longest := 0
+	for _, cat := range c.Categories {
+		longest = max(longest, len([]rune(cat)))
+	}
+	const valueRoom, left = 72.0, 8.0
+	inline := longest <= 16
+	rowH, barH, barX := 40.0, 16.0, left
+	if inline {
+		rowH, barH = 22, 14
+		barX = left + 7*float64(longest) + 8
+	}
+	plotW := chartWidth - barX - valueRoom
+	top := niceMax(c.maxValue())
+	out.Height = marginTop + rowH*float64(len(c.Categories)) + 8
+	out.Texts = append(out.Texts, svgText{X: left, Y: marginTop - 12, Anchor: "start", Class: "unit", Text: c.Unit})
+	for i, cat := range c.Categories {
+		y := marginTop + rowH*float64(i)
+		barY := y + rowH - barH - 4
+		if inline {
+			out.Texts = append(out.Texts, svgText{X: barX - 8, Y: barY + barH - 3, Anchor: "end", Class: "category", Text: cat})
+		} else {
+			out.Texts = append(out.Texts, svgText{X: left, Y: barY - 5, Anchor: "start", Class: "category", Text: cat})
+		}
+		cell := Cell{kind: kindEmpty, text: "-"}
+		if i < len(s.Values) {
+			cell = s.Values[i]
+		}
+		w := 0.0
+		if v, ok := cell.value(); ok {
+			w = plotW * v / top
+			if v > 0 {
+				w = max(w, 2)
+			}
+			out.Bars = append(out.Bars, svgBar{X: barX, Y: barY, W: w, H: barH, Class: seriesClass(0),
+				Tip: fmt.Sprintf("%s: %s %s", cat, cell.text, c.Unit)})
+		}
+		class := "value"
+		if cell.kind == kindSuppressed {
+			class = "suppressed"
+		}
+		out.Texts = append(out.Texts, svgText{X: barX + w + 6, Y: barY + barH - 3, Anchor: "start", Class: class, Text: cell.text})
 	}
 }
 

@@ -16,7 +16,8 @@
 //
 // The database can read the files its views name and nothing else, and its
 // settings are locked: no query can reach the restricted zones, write a
-// file or load an extension. Query runs a single read-only statement.
+// file or load an extension. Query runs a single read-only statement; Each
+// streams its rows.
 //
 // # Suppression
 //
@@ -26,6 +27,8 @@
 // Digital's rule, defined once in package suppress). A count that a total
 // row would give away is withheld too (suppress.Protect). Rates, means
 // and shares are computed on exact counts and withheld when their numerator
-// or denominator is 1 to 7 or withheld. The rule is not configurable. Exact
-// counts stay inside the package.
+// or denominator is 1 to 7 or withheld. The rule is not configurable. Exact counts stay
+// inside the package. Reports render as text, JSON, CSV, Parquet
+// (WriteParquet) and self-contained HTML (WriteHTML, Page), all from the
+// same cells.
 package queries

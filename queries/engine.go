@@ -223,6 +223,23 @@ type Result struct {
 // Query returns rows as they are, without suppression: it is for analysts
 // working under a purpose, not for reports to commissioners.
 func (e *Engine) Query(ctx context.Context, sqlText string, args ...any) (*Result, error) {
+	res := &Result{}
+	cols, err := e.Each(ctx, sqlText, func(row []any) error {
+		res.Rows = append(res.Rows, row)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	res.Columns = cols
+	return res, nil
+}
+
+// Each is Query one row at a time: fn gets each row as it is read (a fresh
+// slice each time, which fn may keep), so that a caller turning rows into
+// its own values does not hold the whole result twice. It returns the
+// column names. An error from fn stops the query and is returned.
+func (e *Engine) Each(ctx context.Context, sqlText string, fn func(row []any) error, args ...any) ([]string, error) {
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("queries: %w", err)
@@ -240,7 +257,6 @@ func (e *Engine) Query(ctx context.Context, sqlText string, args ...any) (*Resul
 	if err != nil {
 		return nil, fmt.Errorf("queries: %w", err)
 	}
-	res := &Result{Columns: cols}
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -250,12 +266,14 @@ func (e *Engine) Query(ctx context.Context, sqlText string, args ...any) (*Resul
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("queries: %w", err)
 		}
-		res.Rows = append(res.Rows, vals)
+		if err := fn(vals); err != nil {
+			return nil, err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("queries: %w", err)
 	}
-	return res, nil
+	return cols, nil
 }
 
 // checkReadOnly prepares sqlText without running it and accepts it only if

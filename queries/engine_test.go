@@ -33,7 +33,8 @@ func TestOpen_TableViewsHaveModelColumnsWithOrWithoutData(t *testing.T) {
 	engines := map[string]*Engine{"empty lake": openEngine(t, empty), "fixture lake": openEngine(t, fixtureLake(t))}
 	want := map[models.Table][]string{
 		models.TablePerson: {"person_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "year_of_birth SMALLINT", "month_of_birth TINYINT",
-			"sex VARCHAR", "postcode_district VARCHAR", "practice_code VARCHAR", "registered_from DATE", "death_month DATE", "nhs_number_status VARCHAR"},
+			"sex VARCHAR", "postcode_district VARCHAR", "practice_code VARCHAR", "registered_from DATE", "registered_to DATE", "deprivation_decile TINYINT",
+			"death_month DATE", "nhs_number_status VARCHAR"},
 		models.TableEncounter: {"person_key VARCHAR", "encounter_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "event VARCHAR", "class VARCHAR",
 			"admission_method VARCHAR", "start_date DATE", "end_date DATE", "cancelled BOOLEAN", "seq BIGINT"},
 		models.TableDiagnosis: {"person_key VARCHAR", "encounter_key VARCHAR", "source VARCHAR", "batch_id VARCHAR", "code_system VARCHAR", "code VARCHAR", "recorded_date DATE"},
@@ -230,5 +231,36 @@ func TestAgeBand_AgreesWithReportBands(t *testing.T) {
 	must(t, err)
 	if !strings.Contains(string(grid), "(1, '0-17'), (2, '18-39'), (3, '40-59'), (4, '60-69'), (5, '70-79'), (6, '80+'), (7, 'unknown')") {
 		t.Error("cohort.sql's band grid does not list age_band's bands in order")
+	}
+}
+
+// A GP row's deregistration ends "registered" from that day, and the
+// decile comes from the latest row that has one: a later row without an
+// LSOA (another feed) does not erase it.
+func TestPersonAt_RegistrationEndAndDecile(t *testing.T) {
+	l, err := lake.Open(t.TempDir())
+	must(t, err)
+	b, err := l.Begin("B1")
+	must(t, err)
+	gp := gpPerson("p1", "female", 1950, 6)
+	gp.RegisteredTo, gp.DeprivationDecile = date(2024, time.May, 31), 2
+	later := models.PersonRow{PersonKey: "p1", Source: "hl7v2", BatchID: "B1", Sex: "female", NHSNumberStatus: "valid"}
+	for _, r := range []models.PersonRow{gp, later} {
+		must(t, lake.Append(b, lake.PseudoDir(models.TablePerson, models.Feed(r.Source), nil), r))
+	}
+	must(t, b.Commit(lake.Manifest{}))
+	e := openEngine(t, l)
+	for _, tc := range []struct {
+		on         models.Date
+		registered bool
+	}{
+		{models.NewDate(2024, time.May, 30), true},
+		{models.NewDate(2024, time.May, 31), false},
+	} {
+		res, err := e.Query(t.Context(), "SELECT registered, registered_to::VARCHAR, deprivation_decile FROM person_at($1::DATE)", tc.on.Time())
+		must(t, err)
+		if got, want := fmt.Sprint(res.Rows), fmt.Sprintf("[[%v 2024-05-31 2]]", tc.registered); got != want {
+			t.Errorf("on %s: %s, want %s", tc.on, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,12 +44,40 @@ type htmlCell struct{ Text, Class string }
 
 // htmlReport is a Report laid out for the template.
 type htmlReport struct {
+	ID      string // the section's anchor on a page
 	Title   string
 	AsOf    string
 	Columns []string
 	Rows    [][]htmlCell
+	// NumCols marks the columns whose cells are numbers, to align their
+	// headings with them.
+	NumCols []bool
 	Charts  []svgChart
 	Notes   []string
+}
+
+// KeyFigure is one number a page leads with, above its tables: the size of
+// a cohort, the share of it in deprived areas. Its value is a Cell, so it
+// has been through suppression like every other number on the page.
+type KeyFigure struct {
+	Label string
+	Value Cell
+	// Unit follows a shown value ("%"); it is left off a withheld one.
+	Unit string
+	// Detail is a line of context under the label.
+	Detail string
+}
+
+// Page is one self-contained HTML report: a title, key figures, and for
+// each report its charts, table and notes.
+type Page struct {
+	Title string
+	// Subtitle describes what the page covers; the suppression rule is
+	// always added.
+	Subtitle   string
+	Generated  time.Time
+	KeyFigures []KeyFigure
+	Reports    []*Report
 }
 
 // WriteHTML writes reports as one self-contained HTML page titled title:
@@ -56,18 +85,46 @@ type htmlReport struct {
 // only from the reports' cells, which are suppressed when they are made, so
 // it shows nothing the text report would not.
 func WriteHTML(w io.Writer, title string, generated time.Time, reports []*Report) error {
+	p := &Page{Title: title, Generated: generated, Reports: reports}
+	return p.WriteHTML(w)
+}
+
+// htmlFigure is a KeyFigure laid out for the template.
+type htmlFigure struct{ Value, Label, Detail, Class string }
+
+// WriteHTML writes the page: a header, a row of key figures, a list of the
+// reports linking to each, then the reports. Like WriteHTML it holds only
+// cells, so nothing unsuppressed can reach it.
+func (p *Page) WriteHTML(w io.Writer) error {
+	sub := p.Subtitle
+	if sub != "" {
+		sub += " "
+	}
 	page := struct {
 		Title, Subtitle, Generated string
 		CSS                        template.CSS
+		Figures                    []htmlFigure
 		Reports                    []htmlReport
 	}{
-		Title:     title,
-		Subtitle:  fmt.Sprintf("%d reports. %s", len(reports), suppressionNote),
-		Generated: generated.UTC().Format(time.RFC3339),
+		Title:     p.Title,
+		Subtitle:  sub + suppressionNote,
+		Generated: p.Generated.UTC().Format(time.RFC3339),
 		CSS:       template.CSS(reportCSS), // our own embedded file
 	}
-	for _, r := range reports {
-		page.Reports = append(page.Reports, r.htmlView())
+	for _, f := range p.KeyFigures {
+		h := htmlFigure{Value: f.Value.display(), Label: f.Label, Detail: f.Detail}
+		switch f.Value.kind {
+		case kindNumber:
+			h.Value += f.Unit
+		case kindSuppressed:
+			h.Class = "suppressed"
+		}
+		page.Figures = append(page.Figures, h)
+	}
+	for i, r := range p.Reports {
+		v := r.htmlView()
+		v.ID = "report-" + strconv.Itoa(i+1)
+		page.Reports = append(page.Reports, v)
 	}
 	if err := reportTemplates.ExecuteTemplate(w, "page", page); err != nil {
 		return fmt.Errorf("queries: html report: %w", err)
@@ -79,10 +136,17 @@ func WriteHTML(w io.Writer, title string, generated time.Time, reports []*Report
 func (r *Report) htmlView() htmlReport {
 	h := htmlReport{Title: r.Title, AsOf: r.AsOf.String(), Columns: r.Columns,
 		Notes: append(r.Notes[:len(r.Notes):len(r.Notes)], suppressionNote)}
+	h.NumCols = make([]bool, len(r.Columns))
+	for i := range h.NumCols {
+		h.NumCols[i] = len(r.Rows) > 0
+	}
 	for _, row := range r.Rows {
 		cells := make([]htmlCell, len(row))
 		for i, c := range row {
-			cells[i] = htmlCell{Text: c.text, Class: c.htmlClass()}
+			cells[i] = htmlCell{Text: c.display(), Class: c.htmlClass()}
+			if i < len(h.NumCols) && c.kind == kindLabel {
+				h.NumCols[i] = false
+			}
 		}
 		h.Rows = append(h.Rows, cells)
 	}
@@ -90,6 +154,22 @@ func (r *Report) htmlView() htmlReport {
 		h.Charts = append(h.Charts, r.Charts[i].layout())
 	}
 	return h
+}
+
+// display is the cell as a page shows it: whole numbers of 1,000 or more
+// with thousands separators, everything else as it is.
+func (c Cell) display() string {
+	if c.kind != kindNumber || len(c.text) < 4 || strings.ContainsAny(c.text, ".-") {
+		return c.text
+	}
+	var b strings.Builder
+	for i, r := range c.text {
+		if i > 0 && (len(c.text)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func (c Cell) htmlClass() string {

@@ -122,10 +122,33 @@ func TestReportWriteCSV_KeepsShownValues(t *testing.T) {
 }
 
 func TestNiceMax(t *testing.T) {
-	tests := []struct{ in, want float64 }{{0, 1}, {0.3, 0.5}, {7, 10}, {10, 10}, {11, 20}, {164.6, 200}, {1647, 2000}, {4999, 5000}}
+	tests := []struct{ in, want float64 }{{0, 1}, {0.3, 0.3}, {0.31, 0.4}, {7, 8}, {10, 10}, {11, 15}, {164.6, 200}, {220, 250}, {1647, 2000}, {4999, 5000}, {8001, 10000}}
 	for _, tc := range tests {
 		if got := niceMax(tc.in); got != tc.want {
 			t.Errorf("niceMax(%v) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestPage_ShowsKeyFiguresWithSeparatorsAndWithholdsSmallOnes(t *testing.T) {
+	p := &Page{Title: "t", Generated: time.Unix(0, 0), Reports: []*Report{smallCohort(), smallCohort()},
+		KeyFigures: []KeyFigure{
+			{Label: "people", Value: Suppress(12344)},
+			{Label: "share", Value: ratio(30, 196, 100), Unit: "%"},
+			{Label: "few", Value: Suppress(3), Unit: "%"},
+		}}
+	var b bytes.Buffer
+	if err := p.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`<p class="value ">12,345</p>`, `<p class="value ">15.3%</p>`, `<p class="value suppressed">*</p>`,
+		`<a href="#report-2">`, `<section id="report-1">`, `<th scope="col" class="num">People</th>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "12344") || strings.Contains(page, "*%") {
+		t.Error("page shows an unrounded count or a unit on a withheld value")
 	}
 }

@@ -157,3 +157,15 @@ func TestCohortReport_TotalRowCannotRevealAWithheldCount(t *testing.T) {
 		t.Fatalf("rows\n%v\nwant\n%v", got, want)
 	}
 }
+
+func TestMean_WithholdsMeansOverFewPeople(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		n    int64
+		want string
+	}{{3.14159, 100, "3.1"}, {3.14159, 7, "*"}, {3.14159, 0, "-"}, {2, 8, "2.0"}} {
+		if got := Mean(tc.v, tc.n, 1).String(); got != tc.want {
+			t.Errorf("Mean(%v, %d) = %q, want %q", tc.v, tc.n, got, tc.want)
+		}
+	}
+}

@@ -25,7 +25,7 @@ type fileSpec struct {
 }
 
 var fileSpecs = [numFiles]fileSpec{
-	gpPatients:            {"gp/patients.csv", models.FeedGP, "patient_id,nhs_number,given_name,family_name,date_of_birth,sex,postcode,practice_code,registration_date,deregistration_date,date_of_death"},
+	gpPatients:            {"gp/patients.csv", models.FeedGP, "patient_id,nhs_number,given_name,family_name,date_of_birth,sex,postcode,practice_code,registration_date,deregistration_date,date_of_death,lsoa_code"},
 	gpEvents:              {"gp/events.csv", models.FeedGP, "event_id,patient_id,event_date,event_type,code_system,code,value,unit"},
 	fhirPatient:           {"fhir/Patient.ndjson", models.FeedFHIR, ""},
 	fhirEncounter:         {"fhir/Encounter.ndjson", models.FeedFHIR, ""},

@@ -111,7 +111,7 @@ func gpSpecColumns(t *testing.T) map[string][]string {
 
 // checkGPPatient applies the spec's rules to a patients row.
 func checkGPPatient(row []string) error {
-	if len(row) != 11 {
+	if len(row) != 12 {
 		return errors.New("column count")
 	}
 	for _, i := range []int{0, 4, 5, 7, 8} {

@@ -76,6 +76,8 @@ func (w *worker) writeGP(c *chunk) {
 	if p.died {
 		b = appendISODate(b, p.death)
 	}
+	b = append(b, ',')
+	b = append(b, p.lsoa...)
 	if reason == reasonColumns {
 		b = dropLastField(b, start)
 	}

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 
@@ -137,15 +138,19 @@ func (w *worker) writeHL7(c *chunk) {
 }
 
 // planSpells fills w.spells with the person's hospital stays in date
-// order, without overlaps. Emergency admissions rise with age and with
-// each long-term condition, so a risk model has signal to find.
+// order, without overlaps. Emergency admissions rise with age, with each
+// long-term condition and with deprivation, and vary between otherwise
+// alike people (a personal frailty multiplier), so a risk model has signal
+// to find and past admissions predict future ones as they do in life.
 func (w *worker) planSpells() {
 	m, r, p := w.m, w.r, &w.p
 	start := m.opts.Start
 	w.spells = w.spells[:0]
 	years := w.observedYears()
 	dec, n := decade(p.age), float64(p.nconds)
-	for range poisson(r, emergencyRate[dec]*(1+emergencyPerCondition*n)*years) {
+	frailty := math.Exp(emergencyFrailtySD*r.NormFloat64() - emergencyFrailtySD*emergencyFrailtySD/2)
+	emergency := emergencyRate[dec] * (1 + emergencyPerCondition*n) * deprivationEffect(p.decile) * frailty
+	for range poisson(r, emergency*years) {
 		w.spells = append(w.spells, w.newSpell(true, w.dayIn(start, p.end)))
 	}
 	for range poisson(r, electiveRate[dec]*(1+electivePerCondition*n)*years) {

@@ -3,8 +3,10 @@ package synth
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/pophealth/pophealth/codelists"
+	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/models"
 )
 
@@ -27,6 +29,10 @@ type model struct {
 	obs              map[string]codelists.Entry // by measure name
 	emergencyReasons []reason
 	electiveReasons  []reason
+
+	// lsoas are the synthetic deprivation lookup's LSOAs by local
+	// authority district name.
+	lsoas map[string][]deprivation.Area
 
 	nhs *nhsNumbers
 	// idAdd offsets the scrambling of person indexes into local
@@ -92,8 +98,62 @@ func newModel(opts Options) (*model, error) {
 	if m.electiveReasons, err = m.resolveReasons(electiveReasons[:]); err != nil {
 		return nil, err
 	}
+	imd, err := deprivation.ReadSynthetic()
+	if err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
+	}
+	m.lsoas = map[string][]deprivation.Area{}
+	for _, a := range imd.Areas() {
+		m.lsoas[a.District] = append(m.lsoas[a.District], a)
+	}
+	for _, pr := range practices {
+		for _, d := range pr.districts {
+			if len(m.lsoas[districtLAD(d)]) == 0 {
+				return nil, fmt.Errorf("synth: postcode district %s: no LSOAs of %q in the synthetic lookup", d, districtLAD(d))
+			}
+		}
+	}
 	m.nhs = newNHSNumbers(opts.People, opts.Seed)
 	return m, nil
+}
+
+// lsoaOf returns the LSOA of a postcode and its IMD decile: one of the
+// LSOAs of the postcode district's local authority, chosen by a hash of
+// the postcode, so that everyone at one postcode shares an LSOA (as the
+// ONS postcode directory would say) without a random draw.
+func (m *model) lsoaOf(postcode string) (string, int8) {
+	district, _, _ := strings.Cut(postcode, " ")
+	areas := m.lsoas[districtLAD(district)]
+	h := uint64(0)
+	for i := 0; i < len(postcode); i++ {
+		h = mix64(h ^ uint64(postcode[i]))
+	}
+	a := areas[h%uint64(len(areas))]
+	return a.Code, a.Decile
+}
+
+// districtLAD names the local authority district a postcode district of
+// the synthetic ICS lies in (mostly), as the lookup names it.
+func districtLAD(district string) string {
+	switch district {
+	case "LS29":
+		return "Bradford" // Ilkley
+	case "HD6":
+		return "Calderdale" // Brighouse
+	case "WF12", "WF13", "WF14", "WF15", "WF16", "WF17":
+		return "Kirklees" // Dewsbury, Batley
+	}
+	switch strings.TrimRight(district, "0123456789") {
+	case "BD":
+		return "Bradford"
+	case "HX":
+		return "Calderdale"
+	case "HD":
+		return "Kirklees"
+	case "WF":
+		return "Wakefield"
+	}
+	return "Leeds"
 }
 
 // buildAges spreads each five-year band evenly over its years, except 90+,

@@ -28,6 +28,10 @@ type person struct {
 	registered    models.Date
 	address, town string
 	postcode      string
+	// lsoa is the LSOA of the postcode (synthetic, from package
+	// deprivation's synthetic lookup) and decile its IMD decile.
+	lsoa   string
+	decile int8
 	// A person who moved has lived at oldPostcode until moveDate.
 	moved       bool
 	oldPostcode string
@@ -151,6 +155,7 @@ func (w *worker) newPerson(i int) {
 	p.town = p.practice.town
 	p.address = strconv.Itoa(1+r.IntN(180)) + " " + streets[r.IntN(len(streets))]
 	p.postcode = w.postcode(p.practice)
+	p.lsoa, p.decile = m.lsoaOf(p.postcode)
 	if r.Float64() < m.opts.MovedPostcode {
 		p.moved = true
 		for p.oldPostcode == "" || p.oldPostcode == p.postcode {

@@ -1,5 +1,7 @@
 package synth
 
+import "math"
+
 // This file holds the fixed reference tables the generator draws from. They
 // are read-only after package initialisation.
 
@@ -103,6 +105,23 @@ const (
 	emergencyPerCondition = 0.5
 	electivePerCondition  = 0.15
 )
+
+// emergencyFrailtySD is the standard deviation of the log of a person's
+// emergency-admission multiplier (log-normal with mean 1): people alike in
+// age and conditions still differ, as the over-dispersion of admission
+// counts in real data shows, which is what makes prior admissions predict.
+const emergencyFrailtySD = 0.7
+
+// deprivationEffect is the multiplier of the emergency-admission rate in
+// an area of IMD decile d: about 1.8 times as high in the most deprived
+// tenth as in the least, the gradient of age-standardised emergency
+// admissions across England's deciles. An unknown decile counts as middling.
+func deprivationEffect(d int8) float64 {
+	if d < 1 || d > 10 {
+		return 1
+	}
+	return math.Exp(0.065 * (5.5 - float64(d)))
+}
 
 // practice is a GP practice of the synthetic ICS.
 type practice struct {

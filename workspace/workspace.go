@@ -7,6 +7,7 @@
 //	keys/               secret keys, directory mode 0700, files 0600
 //	lake/               the Parquet lake (see package lake)
 //	audit/audit.log     the hash-chained audit log (see package audit)
+//	reference/imd.csv   the deprivation lookup (see package deprivation)
 package workspace
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/pseudonymise"
 )
 
@@ -47,6 +49,9 @@ type Config struct {
 	Purposes PurposesConfig `yaml:"purposes"`
 	// OptOuts names the opt-out registers applied to purposes.
 	OptOuts OptOutConfig `yaml:"opt_outs"`
+	// DeprivationLookup is the CSV that maps LSOAs to IMD deciles at
+	// ingest (docs/deprivation.md). Init writes the synthetic one there.
+	DeprivationLookup string `yaml:"deprivation_lookup"`
 }
 
 // PurposesConfig says where purpose configs, their approval ledger and
@@ -84,7 +89,7 @@ type Workspace struct {
 // defaults returns the configuration init writes.
 func defaults() Config {
 	return Config{
-		Version: 1, Lake: "lake", Keys: "keys", AuditLog: "audit/audit.log",
+		Version: 1, Lake: "lake", Keys: "keys", AuditLog: "audit/audit.log", DeprivationLookup: "reference/imd.csv",
 		Purposes: PurposesConfig{Dir: "purposes", Keys: "keys/purposes", SigningKeys: "keys/ig"},
 		OptOuts:  OptOutConfig{National: "optouts/national.dat", Type1: "optouts/type1.dat", MaxAgeDays: 30},
 	}
@@ -122,6 +127,15 @@ func Init(dir string) (*Workspace, error) {
 		if err := os.MkdirAll(ws.path(d), 0o750); err != nil {
 			return nil, fmt.Errorf("init %s: %w", dir, err)
 		}
+	}
+	// The synthetic lookup, so that synthetic feeds get deciles; its codes
+	// are never issued, so real data matches none of them until an
+	// operator puts the published file in its place.
+	if err := os.MkdirAll(filepath.Dir(ws.path(ws.Config.DeprivationLookup)), 0o750); err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	if err := os.WriteFile(ws.path(ws.Config.DeprivationLookup), deprivation.Synthetic(), 0o640); err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
 	}
 	key, err := pseudonymise.NewKey()
 	if err != nil {
@@ -218,6 +232,29 @@ func (ws *Workspace) OptOutRegisterPath(kind string) string {
 // UsersPath returns the path of the accounts file (package web), which
 // gives people their roles.
 func (ws *Workspace) UsersPath() string { return filepath.Join(ws.Dir, "users.yaml") }
+
+// DeprivationLookupPath returns the path of the deprivation lookup, or ""
+// when the configuration names none.
+func (ws *Workspace) DeprivationLookupPath() string {
+	if ws.Config.DeprivationLookup == "" {
+		return ""
+	}
+	return ws.path(ws.Config.DeprivationLookup)
+}
+
+// DeprivationLookup reads the deprivation lookup. It returns nil and no
+// error when the configuration names none or the file does not exist:
+// ingest then records no deciles and says how many LSOAs went unmatched.
+func (ws *Workspace) DeprivationLookup() (*deprivation.Lookup, error) {
+	p := ws.DeprivationLookupPath()
+	if p == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return deprivation.ReadFile(p)
+}
 
 // LakeKey loads the lake key from LakeKeyEnv or the key file.
 func (ws *Workspace) LakeKey() (pseudonymise.Key, error) {

@@ -82,3 +82,29 @@ func TestParseConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestInit_WritesTheSyntheticDeprivationLookup(t *testing.T) {
+	ws, err := Init(filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ws.DeprivationLookup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l == nil || !l.IsSynthetic() || l.Len() != 1388 {
+		t.Fatalf("lookup %v: want the synthetic one", l)
+	}
+	if err := os.Remove(ws.DeprivationLookupPath()); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := ws.DeprivationLookup(); l != nil || err != nil {
+		t.Errorf("without the file: %v, %v; want nil, nil", l, err)
+	}
+	if err := os.WriteFile(ws.DeprivationLookupPath(), []byte("lsoa_code,imd_decile\nE01000001,12\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.DeprivationLookup(); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("a bad lookup: err %v, want the line named", err)
+	}
+}

@@ -37,9 +37,10 @@ func (s stageResult) recordsPerSecond() float64 { return float64(s.Records) / s.
 
 func newBenchCmd(g *globals) *cobra.Command {
 	var (
-		people  int
-		out     string
-		jsonOut bool
+		people   int
+		out      string
+		existing string
+		jsonOut  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -51,14 +52,35 @@ the same files (read_csv / read_ndjson -> COPY ... TO parquet) in a separate
 process and prints the ratio, so results compare like with like on a shared
 machine whose absolute speed drifts.
 
+Then it times the query stages on the lake it built: the example cohort
+(queries/cohort/examples/t2d-poor-control.yaml) compiled against the same
+cohort written by hand in DuckDB SQL (ratio above 1: the compiled query is
+faster), the whole "cohort run", "risk fit" and "risk run" (Charlson, eFI
+and model scoring for everyone, with the risk pyramid).
+
+--existing WORKSPACE skips synth and ingest and runs only the query stages
+on a workspace already built, for a lake too large to rebuild every run.
+
 Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			results, err := runBench(cmd.Context(), cmd.ErrOrStderr(), people, out)
+			var results []stageResult
+			var err error
+			if existing != "" {
+				results, err = runQueryBench(cmd.Context(), cmd.ErrOrStderr(), existing, out)
+			} else {
+				results, err = runBench(cmd.Context(), cmd.ErrOrStderr(), people, out)
+			}
 			if err != nil {
 				return err
 			}
-			data, err := json.MarshalIndent(map[string]any{"people": people, "stages": results}, "", "  ")
+			summary := map[string]any{"people": people, "stages": results}
+			heading := fmt.Sprintf("%d synthetic people", people)
+			if existing != "" {
+				summary = map[string]any{"workspace": existing, "stages": results}
+				heading = "query stages on workspace " + existing
+			}
+			data, err := json.MarshalIndent(summary, "", "  ")
 			if err != nil {
 				return err
 			}
@@ -69,14 +91,15 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 				_, err = cmd.OutOrStdout().Write(append(data, '\n'))
 				return err
 			}
-			printBench(cmd.OutOrStdout(), people, results)
+			printBench(cmd.OutOrStdout(), heading, results)
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&people, "people", 100000, "size of the synthetic population")
 	cmd.Flags().StringVar(&out, "out", "bench-out", "directory for feeds, workspace and results (replaced)")
+	cmd.Flags().StringVar(&existing, "existing", "", "run only the query stages on this existing `WORKSPACE`")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print results as JSON")
-	cmd.AddCommand(newBenchReferenceCmd())
+	cmd.AddCommand(newBenchReferenceCmd(), newBenchCohortCmd(g))
 	return cmd
 }
 
@@ -90,10 +113,7 @@ func runBench(ctx context.Context, progress io.Writer, people int, out string) (
 		return nil, err
 	}
 	feeds, ws := filepath.Join(out, "feeds"), filepath.Join(out, "workspace")
-	run := func(stage string, args ...string) (stageResult, []byte, error) {
-		fmt.Fprintf(progress, "bench: %s ...\n", stage)
-		return timeChild(ctx, stage, self, args...)
-	}
+	run := childRunner(ctx, progress, self)
 
 	var results []stageResult
 	synth, synthOut, err := run("synth", "synth", "--people", fmt.Sprint(people), "--seed", "1", "--out", feeds, "--json")
@@ -155,7 +175,35 @@ func runBench(ctx context.Context, progress io.Writer, people int, out string) (
 		return nil, err
 	}
 	results = append(results, report)
-	return results, nil
+	qs, err := runQueryStages(ctx, run, ws, out)
+	if err != nil {
+		return nil, err
+	}
+	return append(results, qs...), nil
+}
+
+// runQueryBench runs only the query stages, on an existing workspace.
+func runQueryBench(ctx context.Context, progress io.Writer, ws, out string) ([]stageResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(out); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	return runQueryStages(ctx, childRunner(ctx, progress, self), ws, out)
+}
+
+// childRunner returns a function that runs one stage as a child process
+// of the binary self, saying so on progress.
+func childRunner(ctx context.Context, progress io.Writer, self string) func(stage string, args ...string) (stageResult, []byte, error) {
+	return func(stage string, args ...string) (stageResult, []byte, error) {
+		fmt.Fprintf(progress, "bench: %s ...\n", stage)
+		return timeChild(ctx, stage, self, args...)
+	}
 }
 
 // timeChild runs the binary with args and returns its wall time, peak RSS
@@ -188,8 +236,8 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-func printBench(w io.Writer, people int, results []stageResult) {
-	fmt.Fprintf(w, "pophealth bench: %d synthetic people\n\n", people)
+func printBench(w io.Writer, heading string, results []stageResult) {
+	fmt.Fprintf(w, "pophealth bench: %s\n\n", heading)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\trecords\tseconds\trecords/s\tMB/s\tpeak RSS MB\tDuckDB s\tDuckDB RSS MB\tratio (DuckDB time / ours)\t")
 	for _, r := range results {

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/queries"
 	"github.com/pophealth/pophealth/queries/cohort"
@@ -26,7 +29,9 @@ queries/cohort/examples/):
 
   pophealth cohort check SPEC          static problems before anything runs
   pophealth cohort test SPEC           run against hand-written timelines (SPEC's .test.yaml)
-  pophealth cohort run SPEC            attrition and counts by age band and sex, suppressed
+  pophealth cohort run SPEC            attrition and counts by age band and sex,
+                                       deprivation decile, practice and risk tier, suppressed
+  pophealth cohort run SPEC --format html --out report.html   the same as a page with charts
   pophealth cohort run SPEC --explain  print the DuckDB SQL instead of running it`,
 	}
 	cmd.AddCommand(newCohortCheckCmd(), newCohortTestCmd(), newCohortRunCmd(g))
@@ -140,14 +145,41 @@ func newCohortRunCmd(g *globals) *cobra.Command {
 	var (
 		explain, jsonOut bool
 		purpose          string
+		format, outPath  string
 	)
 	cmd := &cobra.Command{
 		Use:   "run SPEC",
-		Short: "Run a cohort definition on the lake: attrition per rule and counts by age band and sex, suppressed",
-		Args:  cobra.ExactArgs(1),
+		Short: "Run a cohort definition on the lake: attrition per rule and counts by age band, sex, deprivation, practice and risk tier, suppressed",
+		Long: `run compiles SPEC to DuckDB SQL (see it with --explain), runs it on the
+lake and reports, every count through small-number suppression (1-7 as *,
+others rounded to the nearest 5; no option turns this off):
+
+  attrition      people remaining after the entry event, the registration
+                 requirement and each inclusion and exclusion rule
+  age and sex    members by age band at index and sex
+  deprivation    members by IMD decile of their area (1 most deprived)
+  practice       members, list size and members per 1,000 registered
+  risk tier      members by tier of the risk pyramid, once a model has
+                 been fitted (pophealth risk fit)
+
+Formats: text (default), json, csv and parquet (one file per table in the
+directory --out), html (one self-contained page with charts: attrition
+funnel, age and sex, deprivation, prevalence by practice, risk pyramid).
+
+Examples:
+  pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml
+  pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml --format html --out reports/t2d.html
+  pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml --format parquet --out reports/t2d/`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if purpose != "" {
 				return fmt.Errorf("--purpose: purposes are not implemented yet; runs use the workspace's single purpose")
+			}
+			if jsonOut {
+				format = "json"
+			}
+			if err := checkReportFormat(format, outPath); err != nil {
+				return err
 			}
 			s, q, err := loadCompiled(cmd, args[0])
 			if err != nil {
@@ -157,15 +189,7 @@ func newCohortRunCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), q.Members()+";")
 				return nil
 			}
-			ws, err := workspace.Open(g.workspace)
-			if err != nil {
-				return err
-			}
-			lk, err := lake.Open(ws.LakeDir())
-			if err != nil {
-				return err
-			}
-			eng, err := queries.Open(cmd.Context(), lk)
+			ws, _, eng, err := openEngine(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
@@ -178,31 +202,41 @@ func newCohortRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := appendAudit(ws, "cohort run", map[string]any{"spec": s.Name, "file": args[0]}); err != nil {
+			versions := s.ListVersions()
+			if err := appendAudit(ws, "cohort run", map[string]any{"spec": s.Name, "file": args[0], "codelists": versions,
+				"format": format, "out": outPath}); err != nil {
 				return err
 			}
-			reports := res.Report(end)
-			tiers, err := cohortByTier(cmd, ws, eng, q, s.Name, end)
+			page := &queries.Page{
+				Title:      "Cohort: " + s.Name,
+				Subtitle:   fmt.Sprintf("%s. Study period %s to %s; data to %s.", s.Description, s.StudyPeriod.Start, s.StudyPeriod.End, end),
+				Generated:  time.Now(),
+				Reports:    res.Report(end),
+				KeyFigures: res.KeyFigures(),
+			}
+			var lists []string
+			for _, name := range slices.Sorted(maps.Keys(versions)) {
+				lists = append(lists, name+" "+cmp.Or(versions[name], "(no version)"))
+			}
+			page.Reports[0].Notes = append(page.Reports[0].Notes, "Code lists (version): "+strings.Join(lists, ", ")+".")
+			tiers, top, err := cohortByTier(cmd, ws, eng, q, s.Name, end)
 			if err != nil {
 				return err
 			}
 			if tiers != nil {
-				reports = append(reports, tiers)
+				page.Reports = append(page.Reports, tiers)
+				page.KeyFigures = append(page.KeyFigures, top)
 			}
-			if jsonOut {
-				return writeJSON(cmd.OutOrStdout(), reports)
+			if outPath != "" {
+				return writeReportFiles(outPath, page, format)
 			}
-			for _, r := range reports {
-				if err := r.WriteText(cmd.OutOrStdout()); err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout())
-			}
-			return nil
+			return writeReports(cmd.OutOrStdout(), page, format)
 		},
 	}
 	cmd.Flags().BoolVar(&explain, "explain", false, "print the compiled DuckDB SQL and stop")
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON (same as --format json)")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: "+strings.Join(reportFormats, ", "))
+	cmd.Flags().StringVarP(&outPath, "out", "o", "", "write to `PATH` instead of standard output (a directory for csv and parquet)")
 	cmd.Flags().StringVar(&purpose, "purpose", "", "purpose `ID` (not implemented yet)")
 	return cmd
 }
@@ -210,18 +244,18 @@ func newCohortRunCmd(g *globals) *cobra.Command {
 // cohortByTier counts the cohort's members by tier of the risk pyramid
 // when a risk model has been fitted (pophealth risk fit); nil otherwise.
 // Tiers are those of the whole population on the as-of date.
-func cohortByTier(cmd *cobra.Command, ws *workspace.Workspace, eng *queries.Engine, q *cohort.Query, name string, asOf models.Date) (*queries.Report, error) {
+func cohortByTier(cmd *cobra.Command, ws *workspace.Workspace, eng *queries.Engine, q *cohort.Query, name string, asOf models.Date) (*queries.Report, queries.KeyFigure, error) {
 	m, err := riskmodel.Load(riskmodel.Dir(ws.Dir), "")
 	if errors.Is(err, riskmodel.ErrNoModel) {
 		fmt.Fprintln(cmd.ErrOrStderr(), "no risk model fitted: counts by risk tier left out (run pophealth risk fit)")
-		return nil, nil
+		return nil, queries.KeyFigure{}, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, queries.KeyFigure{}, err
 	}
 	scored, err := riskmodel.Run(cmd.Context(), eng, m, asOf)
 	if err != nil {
-		return nil, err
+		return nil, queries.KeyFigure{}, err
 	}
 	tier := make(map[string]riskmodel.Tier, len(scored))
 	for _, p := range scored {
@@ -229,7 +263,7 @@ func cohortByTier(cmd *cobra.Command, ws *workspace.Workspace, eng *queries.Engi
 	}
 	members, err := cohort.Members(cmd.Context(), eng, q)
 	if err != nil {
-		return nil, err
+		return nil, queries.KeyFigure{}, err
 	}
 	var counts [5]int64
 	seen := map[string]bool{}
@@ -247,9 +281,17 @@ func cohortByTier(cmd *cobra.Command, ws *workspace.Workspace, eng *queries.Engi
 		Notes: []string{fmt.Sprintf("Tiers of the whole registered population on %s by model %s %s; "+
 			"members no longer alive and registered are counted as not scored.", asOf, m.Name, m.Version)},
 	}
+	pyramid := queries.Chart{Title: "Members by tier of the risk pyramid", Kind: queries.Pyramid, Unit: "people", Series: []queries.Series{{Name: "People"}}}
 	for t := riskmodel.Tier(1); t <= 4; t++ {
-		r.Rows = append(r.Rows, []queries.Cell{queries.Label(t.String()), queries.Suppress(counts[t])})
+		n := queries.Suppress(counts[t])
+		r.Rows = append(r.Rows, []queries.Cell{queries.Label(t.String()), n})
+		pyramid.Categories = append(pyramid.Categories, t.String())
+		pyramid.Series[0].Values = append(pyramid.Series[0].Values, n)
 	}
 	r.Rows = append(r.Rows, []queries.Cell{queries.Label("Not scored"), queries.Suppress(counts[0])})
-	return r, nil
+	r.Charts = []queries.Chart{pyramid}
+	top := queries.KeyFigure{Label: "at very high or high risk", Unit: "%",
+		Value:  queries.Ratio(counts[1]+counts[2], int64(len(seen)), 100),
+		Detail: "members in the top 5% of the population's predicted emergency-admission risk"}
+	return r, top, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pophealth/pophealth/queries"
 	"github.com/pophealth/pophealth/synth"
 	"github.com/pophealth/pophealth/workspace"
 )
@@ -80,14 +81,14 @@ Run it twice to see idempotent ingest: the second run finds nothing new.`,
 			if err != nil {
 				return err
 			}
-			if err := writeReports(out, reports, "text"); err != nil {
+			if err := writeReports(out, &queries.Page{Reports: reports}, "text"); err != nil {
 				return err
 			}
 			html := filepath.Join(ws.Dir, "reports", "demo.html")
 			if err := os.MkdirAll(filepath.Dir(html), 0o755); err != nil {
 				return err
 			}
-			if err := writeReportFiles(html, reports, "html"); err != nil {
+			if err := writeReportFiles(html, &queries.Page{Title: "pophealth reports", Generated: time.Now(), Reports: reports}, "html"); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "The same reports with charts: %s\n", html)

@@ -67,7 +67,11 @@ func runIngest(cmd *cobra.Command, g *globals, ws *workspace.Workspace, paths []
 	if err != nil {
 		return jobs.IngestResult{}, err
 	}
-	opts := jobs.IngestOptions{Paths: paths, Key: key, Logger: g.logger, Replaces: replaces}
+	imd, err := ws.DeprivationLookup()
+	if err != nil {
+		return jobs.IngestResult{}, err
+	}
+	opts := jobs.IngestOptions{Paths: paths, Key: key, Logger: g.logger, Replaces: replaces, Deprivation: imd}
 	if progress {
 		var bar interface {
 			Set64(int64) error
@@ -138,6 +142,10 @@ func printIngest(w io.Writer, res jobs.IngestResult) {
 		l.Records, l.ByNHSNumber, l.KnownSource, l.NewPeople, l.Unmatched)
 	if l.NHSConflicts > 0 {
 		fmt.Fprintf(w, "  %d records carried an NHS number already linked to someone else (kept apart, for review)\n", l.NHSConflicts)
+	}
+	if d := res.Deprivation; d.WithLSOA > 0 {
+		fmt.Fprintf(w, "Deprivation: %d patient records with an LSOA, %d given an IMD decile, %d not in the lookup (no decile)\n",
+			d.WithLSOA, d.Matched, d.Unmatched)
 	}
 	tables := make([]string, 0, len(res.Rows))
 	for t := range res.Rows {

@@ -106,7 +106,7 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 		t.Skip("starts a dozen child processes")
 	}
 	t.Setenv(asBinaryEnv, "1")
-	results, err := runBench(context.Background(), io.Discard, 300, filepath.Join(t.TempDir(), "bench"))
+	results, err := runBench(context.Background(), io.Discard, 2000, filepath.Join(t.TempDir(), "bench")) // enough people for the risk model to converge
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,8 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 	for _, r := range results {
 		stages[r.Stage] = r
 	}
-	for _, name := range []string{"synth", "ingest gp", "ingest fhir", "ingest hl7v2", "re-ingest (no-op)", "report"} {
+	for _, name := range []string{"synth", "ingest gp", "ingest fhir", "ingest hl7v2", "re-ingest (no-op)", "report",
+		"cohort query", "cohort run", "risk fit", "risk run (score everyone)"} {
 		r, ok := stages[name]
 		if !ok {
 			t.Errorf("no %q stage in %v", name, results)
@@ -130,8 +131,11 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 			t.Errorf("%s: no records or no DuckDB reference: %+v", name, r)
 		}
 	}
+	if r := stages["cohort query"]; r.Reference == nil || r.Reference.Records != r.Records || r.Ratio <= 0 {
+		t.Errorf("cohort query: no hand-written reference selecting the same rows: %+v", r)
+	}
 	var buf bytes.Buffer
-	printBench(&buf, 300, results)
+	printBench(&buf, "2000 synthetic people", results)
 	if !strings.Contains(buf.String(), "ratio (DuckDB time / ours)") {
 		t.Errorf("bench table lacks the ratio column:\n%s", buf.String())
 	}

@@ -42,7 +42,8 @@ rounded to the nearest 5. No option turns this off. The SQL is in
 queries/sql/ for anyone to read.
 
 Formats: text (default), json, csv (one table per report; with --out, one
-file per report in the directory OUT) and html (one self-contained page with
+file per report in the directory OUT), parquet (with --out only: one file
+per report in the directory OUT) and html (one self-contained page with
 charts, no scripts, nothing fetched from a network).
 
 Examples:
@@ -67,17 +68,18 @@ Examples:
 			if jsonOut {
 				format = "json"
 			}
-			if !slices.Contains(reportFormats, format) {
-				return fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", "))
+			if err := checkReportFormat(format, outPath); err != nil {
+				return err
 			}
 			reports, err := runReports(cmd.Context(), ws, date)
 			if err != nil {
 				return err
 			}
+			page := &queries.Page{Title: "pophealth reports", Generated: time.Now(), Reports: reports}
 			if outPath == "" {
-				return writeReports(cmd.OutOrStdout(), reports, format)
+				return writeReports(cmd.OutOrStdout(), page, format)
 			}
-			return writeReportFiles(outPath, reports, format)
+			return writeReportFiles(outPath, page, format)
 		},
 	}
 	cmd.Flags().StringVar(&asOf, "as-of", "", "report date `YYYY-MM-DD` (default: the latest date in the lake)")
@@ -122,18 +124,35 @@ func runReports(ctx context.Context, ws *workspace.Workspace, asOf *models.Date)
 	return []*queries.Report{cohort, risk}, err
 }
 
-// reportFormats are the values of report --format.
-var reportFormats = []string{"text", "json", "csv", "html"}
+// reportFormats are the values of --format of the commands that write
+// reports (report, cohort run, risk run).
+var reportFormats = []string{"text", "json", "csv", "parquet", "html"}
 
-// writeReports writes reports to w in format (one of reportFormats).
-func writeReports(w io.Writer, reports []*queries.Report, format string) error {
+// checkReportFormat refuses a format not in reportFormats, and parquet
+// without a directory to write to.
+func checkReportFormat(format, outPath string) error {
+	if !slices.Contains(reportFormats, format) {
+		return fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", "))
+	}
+	if format == "parquet" && outPath == "" {
+		return fmt.Errorf("--format parquet writes one file per report: give a directory with --out")
+	}
+	return nil
+}
+
+// writeReports writes the page's reports to w in format (one of
+// reportFormats but parquet); html writes the whole page.
+func writeReports(w io.Writer, page *queries.Page, format string) error {
+	reports := page.Reports
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(reports)
 	case "html":
-		return queries.WriteHTML(w, "pophealth reports", time.Now(), reports)
+		return page.WriteHTML(w)
+	case "parquet":
+		return fmt.Errorf("parquet reports are written to a directory (--out)")
 	}
 	for i, r := range reports {
 		if i > 0 {
@@ -152,20 +171,29 @@ func writeReports(w io.Writer, reports []*queries.Report, format string) error {
 	return nil
 }
 
-// writeReportFiles writes reports to path: for csv a directory with one
-// file per report named after its title, otherwise one file. Each file is
-// written under a temporary name and renamed, so a reader never sees half
-// a report.
-func writeReportFiles(path string, reports []*queries.Report, format string) error {
-	if format != "csv" {
-		return writeFileAtomic(path, func(w io.Writer) error { return writeReports(w, reports, format) })
+// writeReportFiles writes reports to path: for csv and parquet a directory
+// with one file per report named after its title, otherwise one file. Each
+// file is written under a temporary name and renamed, so a reader never
+// sees half a report.
+func writeReportFiles(path string, page *queries.Page, format string) error {
+	if format != "csv" && format != "parquet" {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		return writeFileAtomic(path, func(w io.Writer) error { return writeReports(w, page, format) })
 	}
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return err
 	}
-	for _, r := range reports {
-		name := filepath.Join(path, slug(r.Title)+".csv")
-		if err := writeFileAtomic(name, r.WriteCSV); err != nil {
+	for _, r := range page.Reports {
+		write := r.WriteCSV
+		if format == "parquet" {
+			write = r.WriteParquet
+		}
+		name := filepath.Join(path, slug(r.Title)+"."+format)
+		if err := writeFileAtomic(name, write); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,25 +23,18 @@ import (
 // openRiskEngine opens the workspace's lake in DuckDB and returns the
 // engine, the data end date and the committed batch ids (the snapshot).
 func openRiskEngine(ctx context.Context, g *globals) (*workspace.Workspace, *queries.Engine, models.Date, []string, error) {
-	ws, err := workspace.Open(g.workspace)
-	if err != nil {
-		return nil, nil, 0, nil, err
-	}
-	lk, err := lake.Open(ws.LakeDir())
+	ws, lk, eng, err := openEngine(ctx, g)
 	if err != nil {
 		return nil, nil, 0, nil, err
 	}
 	ms, err := lk.Manifests()
 	if err != nil {
+		eng.Close()
 		return nil, nil, 0, nil, err
 	}
 	batches := make([]string, len(ms))
 	for i, m := range ms {
 		batches[i] = m.BatchID
-	}
-	eng, err := queries.Open(ctx, lk)
-	if err != nil {
-		return nil, nil, 0, nil, err
 	}
 	end, err := eng.DataEnd(ctx)
 	if err != nil {
@@ -47,6 +42,24 @@ func openRiskEngine(ctx context.Context, g *globals) (*workspace.Workspace, *que
 		return nil, nil, 0, nil, err
 	}
 	return ws, eng, end, batches, nil
+}
+
+// openEngine opens the workspace, its lake and a DuckDB engine over the
+// lake; the caller closes the engine.
+func openEngine(ctx context.Context, g *globals) (*workspace.Workspace, *lake.Lake, *queries.Engine, error) {
+	ws, err := workspace.Open(g.workspace)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	lk, err := lake.Open(ws.LakeDir())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	eng, err := queries.Open(ctx, lk)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ws, lk, eng, nil
 }
 
 func parseAsOf(s string, def models.Date) (models.Date, error) {
@@ -62,8 +75,8 @@ func parseAsOf(s string, def models.Date) (models.Date, error) {
 
 func newRiskFitCmd(g *globals) *cobra.Command {
 	var (
-		asOf    string
-		jsonOut bool
+		asOf, format, outPath string
+		jsonOut               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "fit",
@@ -85,9 +98,18 @@ and 5%; counts are suppressed (1-7 as *, others rounded to 5).
 
 The model is stored in WORKSPACE/models/emergency-admission-12m/ as
 <version>.json and latest.json, with the index dates and the lake batches
-it was fitted on.`,
+it was fitted on.
+
+--format csv, parquet or html with --out writes the three tables
+(coefficients, calibration with a chart, PPV) as files; --json prints the
+model's provenance and AUROC with the tables.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !jsonOut && format != "text" {
+				if err := checkReportFormat(format, outPath); err != nil {
+					return err
+				}
+			}
 			ctx := cmd.Context()
 			ws, eng, end, batches, err := openRiskEngine(ctx, g)
 			if err != nil {
@@ -118,6 +140,26 @@ it was fitted on.`,
 				return err
 			}
 			reports := fitReports(m)
+			if !jsonOut && format != "text" {
+				a := m.Validation.AUROC
+				page := &queries.Page{
+					Title: "Emergency admission in the next 12 months: model validation",
+					Subtitle: fmt.Sprintf("Model %s %s fitted with features on %s, validated on %s (lake snapshot of %d batches).",
+						m.Name, m.Version, m.FitIndex, m.ValidationIndex, len(m.Snapshot)),
+					Generated: time.Now(),
+					Reports:   reports,
+					KeyFigures: []queries.KeyFigure{
+						{Label: "validation AUROC", Value: queries.Mean(a.AUC, int64(m.Validation.People), 3),
+							Detail: fmt.Sprintf("95%% CI %.3f-%.3f (DeLong)", a.Lower, a.Upper)},
+						{Label: "admitted in the validation year", Unit: "%", Value: queries.Ratio(int64(m.Validation.Events), int64(m.Validation.People), 100),
+							Detail: fmt.Sprintf("mean predicted %.1f%%", 100*m.Validation.MeanPredicted)},
+					},
+				}
+				if outPath != "" {
+					return writeReportFiles(outPath, page, format)
+				}
+				return writeReports(cmd.OutOrStdout(), page, format)
+			}
 			if jsonOut {
 				return writeJSON(cmd.OutOrStdout(), map[string]any{
 					"model": m.Name, "version": m.Version, "path": path,
@@ -148,6 +190,8 @@ it was fitted on.`,
 	}
 	cmd.Flags().StringVar(&asOf, "as-of", "", "end of the data `YYYY-MM-DD` (default: the latest date in the lake)")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the results as JSON")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: "+strings.Join(reportFormats, ", "))
+	cmd.Flags().StringVarP(&outPath, "out", "o", "", "write the tables to `PATH` (a directory for csv and parquet)")
 	return cmd
 }
 
@@ -177,15 +221,22 @@ func fitReports(m *riskmodel.Model) []*queries.Report {
 		Columns: []string{"Decile", "People", "Admitted", "Mean predicted (%)", "Observed (%)"},
 		Notes:   []string{"Deciles of predicted risk, lowest first; observed: share with an emergency admission in the 12 months after the index date."},
 	}
+	chart := queries.Chart{Title: "Calibration: mean predicted and observed risk by decile of predicted risk", Kind: queries.Bars, Unit: "% admitted in 12 months"}
+	predicted, observed := queries.Series{Name: "Mean predicted"}, queries.Series{Name: "Observed"}
 	for _, d := range m.Validation.Calibration {
+		p, o := queries.Mean(100*d.Predicted, d.People, 1), queries.Ratio(d.Events, d.People, 100)
 		cal.Rows = append(cal.Rows, []queries.Cell{
 			queries.Label(strconv.Itoa(d.Group)),
 			queries.Suppress(d.People),
 			queries.Suppress(d.Events),
-			queries.Label(strconv.FormatFloat(100*d.Predicted, 'f', 1, 64)),
-			queries.Ratio(d.Events, d.People, 100),
+			p, o,
 		})
+		chart.Categories = append(chart.Categories, strconv.Itoa(d.Group))
+		predicted.Values = append(predicted.Values, p)
+		observed.Values = append(observed.Values, o)
 	}
+	chart.Series = []queries.Series{predicted, observed}
+	cal.Charts = []queries.Chart{chart}
 	ppv := &queries.Report{
 		Title:   "Positive predictive value of flagging the highest-risk people (validation year)",
 		AsOf:    val,
@@ -205,8 +256,9 @@ func fitReports(m *riskmodel.Model) []*queries.Report {
 
 func newRiskRunCmd(g *globals) *cobra.Command {
 	var (
-		asOf, version, outFile string
-		jsonOut                bool
+		asOf, version, scoresFile string
+		format, outPath           string
+		jsonOut                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -214,12 +266,28 @@ func newRiskRunCmd(g *globals) *cobra.Command {
 		Long: `run scores everyone alive and registered on the as-of date (default the
 latest date in the lake) with the stored model (latest unless --model) and
 ranks them into the tiers of the Kaiser pyramid: top 0.5%, next 4.5%, next
-15%, remaining 80% (ties by pseudonymous key). It prints a suppressed
-summary by tier. --out writes one row per person (pseudonymous key, risk,
-tier) as CSV for analysts working under the purpose: it is row-level data,
-not a report for commissioners.`,
+15%, remaining 80% (ties by pseudonymous key). It reports, suppressed, the
+tiers (with a pyramid chart) and each tier's make-up by deprivation decile.
+
+Formats: text (default), json, csv and parquet (one file per table in the
+directory --out) and html (one self-contained page with charts).
+
+--scores writes one row per person (pseudonymous key, risk, tier) as CSV
+for analysts working under the purpose: it is row-level data, not a report
+for commissioners.
+
+Examples:
+  pophealth risk run
+  pophealth risk run --format html --out reports/risk.html
+  pophealth risk run --scores /secure/scores.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if jsonOut {
+				format = "json"
+			}
+			if err := checkReportFormat(format, outPath); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			ws, eng, end, _, err := openRiskEngine(ctx, g)
 			if err != nil {
@@ -238,26 +306,74 @@ not a report for commissioners.`,
 			if err != nil {
 				return err
 			}
-			if outFile != "" {
-				if err := writeScores(outFile, scored); err != nil {
+			if scoresFile != "" {
+				if err := writeScores(scoresFile, scored); err != nil {
 					return err
 				}
 			}
-			if err := appendAudit(ws, "risk run", map[string]any{"model": m.Name, "version": m.Version, "as_of": d.String(), "people": len(scored), "out": outFile}); err != nil {
+			if err := appendAudit(ws, "risk run", map[string]any{"model": m.Name, "version": m.Version, "as_of": d.String(),
+				"people": len(scored), "scores": scoresFile, "format": format, "out": outPath}); err != nil {
 				return err
 			}
-			r := tierReport(m, d, scored)
-			if jsonOut {
-				return r.WriteJSON(cmd.OutOrStdout())
+			page := &queries.Page{
+				Title: "Risk stratification: emergency admission in the next 12 months",
+				Subtitle: fmt.Sprintf("Everyone alive and registered on %s, scored by model %s %s (validation AUROC %.3f).",
+					d, m.Name, m.Version, m.Validation.AUROC.AUC),
+				Generated: time.Now(),
+				Reports:   []*queries.Report{tierReport(m, d, scored), tierDeprivationReport(d, scored)},
 			}
-			return r.WriteText(cmd.OutOrStdout())
+			if outPath != "" {
+				return writeReportFiles(outPath, page, format)
+			}
+			return writeReports(cmd.OutOrStdout(), page, format)
 		},
 	}
 	cmd.Flags().StringVar(&asOf, "as-of", "", "scoring date `YYYY-MM-DD` (default: the latest date in the lake)")
 	cmd.Flags().StringVar(&version, "model", "", "model `VERSION` to use (default: the latest fitted)")
-	cmd.Flags().StringVar(&outFile, "out", "", "also write person_key,risk,tier to this CSV `FILE` (row-level, pseudonymised)")
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the tier summary as JSON")
+	cmd.Flags().StringVar(&scoresFile, "scores", "", "also write person_key,risk,tier to this CSV `FILE` (row-level, pseudonymised)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON (same as --format json)")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: "+strings.Join(reportFormats, ", "))
+	cmd.Flags().StringVarP(&outPath, "out", "o", "", "write the reports to `PATH` instead of standard output (a directory for csv and parquet)")
 	return cmd
+}
+
+// tierDeprivationReport shows how each tier of the pyramid is made up by
+// deprivation decile: where the highest-risk people live.
+func tierDeprivationReport(asOf models.Date, scored []riskmodel.Scored) *queries.Report {
+	var counts [5][12]int64 // tier, decile (0 unknown, 1-10), [11] total
+	for _, s := range scored {
+		d := 0
+		if s.Deprivation != nil {
+			d = *s.Deprivation
+		}
+		counts[s.Tier][d]++
+		counts[s.Tier][11]++
+	}
+	r := &queries.Report{
+		Title:   "Risk tiers by deprivation decile",
+		AsOf:    asOf,
+		Columns: []string{"Tier", "Most deprived fifth (deciles 1-2, %)", "Deciles 3-8 (%)", "Least deprived fifth (deciles 9-10, %)", "Decile unknown (%)", "People"},
+		Notes: []string{"Share of each tier's people by the English IMD decile of their area (1 most deprived). " +
+			"A tier with more than a fifth of its people in the most deprived fifth is weighted towards deprived areas."},
+	}
+	chart := queries.Chart{Title: "Share of each tier living in the most deprived fifth of areas", Kind: queries.Bars, Unit: "% of the tier", Series: []queries.Series{{Name: "Deciles 1-2"}}}
+	for t := riskmodel.Tier(1); t <= 4; t++ {
+		c := counts[t]
+		sum := func(lo, hi int) int64 {
+			var n int64
+			for d := lo; d <= hi; d++ {
+				n += c[d]
+			}
+			return n
+		}
+		most := queries.Ratio(sum(1, 2), c[11], 100)
+		r.Rows = append(r.Rows, []queries.Cell{queries.Label(t.String()), most, queries.Ratio(sum(3, 8), c[11], 100),
+			queries.Ratio(sum(9, 10), c[11], 100), queries.Ratio(c[0], c[11], 100), queries.Suppress(c[11])})
+		chart.Categories = append(chart.Categories, t.String())
+		chart.Series[0].Values = append(chart.Series[0].Values, most)
+	}
+	r.Charts = []queries.Chart{chart}
+	return r
 }
 
 func tierReport(m *riskmodel.Model, asOf models.Date, scored []riskmodel.Scored) *queries.Report {
@@ -294,9 +410,12 @@ func tierReport(m *riskmodel.Model, asOf models.Date, scored []riskmodel.Scored)
 			"Frailty: electronic Frailty Index above 0.12 (mild, moderate or severe).",
 		},
 	}
+	pyramid := queries.Chart{Title: "Risk pyramid: people by tier", Kind: queries.Pyramid, Unit: "people", Series: []queries.Series{{Name: "People"}}}
 	for t := riskmodel.Tier(1); t <= 4; t++ {
 		a := tiers[t]
 		expected := int64(math.Round(a.expected))
+		pyramid.Categories = append(pyramid.Categories, t.String())
+		pyramid.Series[0].Values = append(pyramid.Series[0].Values, queries.Suppress(a.people))
 		r.Rows = append(r.Rows, []queries.Cell{
 			queries.Label(t.String()),
 			queries.Suppress(a.people),
@@ -308,6 +427,7 @@ func tierReport(m *riskmodel.Model, asOf models.Date, scored []riskmodel.Scored)
 			queries.Ratio(a.aged75, a.people, 100),
 		})
 	}
+	r.Charts = []queries.Chart{pyramid}
 	return r
 }
 

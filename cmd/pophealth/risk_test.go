@@ -131,11 +131,11 @@ func TestRiskFitRunAndCohortByTier_OnASyntheticWorkspace(t *testing.T) {
 		t.Fatalf("stored model: %v", err)
 	}
 	csvPath := filepath.Join(t.TempDir(), "scores.csv")
-	out, err = execCmd(newRiskCmd(g), "run", "--out", csvPath)
+	out, err = execCmd(newRiskCmd(g), "run", "--scores", csvPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Very high (top 0.5%)", "Low (remaining 80%)", fit.Version} {
+	for _, want := range []string{"Very high (top 0.5%)", "Low (remaining 80%)", fit.Version, "Risk tiers by deprivation decile"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("risk run output lacks %q:\n%s", want, out)
 		}
@@ -150,5 +150,48 @@ func TestRiskFitRunAndCohortByTier_OnASyntheticWorkspace(t *testing.T) {
 	}
 	if !strings.Contains(out, "members by risk tier") || !strings.Contains(out, "Not scored") {
 		t.Errorf("cohort run lacks the tier table:\n%s", out)
+	}
+	// Deciles reach the lake from the synthetic lookup: some row of the
+	// deprivation table is a decile, not only "unknown".
+	if !strings.Contains(out, "1 (most deprived)") {
+		t.Errorf("cohort run lacks counts by decile:\n%s", out)
+	}
+
+	// Reports as files: one HTML page with a chart per table, one Parquet
+	// and one CSV file per table.
+	reports := t.TempDir()
+	html := filepath.Join(reports, "cohort.html")
+	if _, err := execCmd(newCohortCmd(g), "run", exampleSpec, "--format", "html", "--out", html); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(page), "<svg"); n != 5 {
+		t.Errorf("cohort html has %d charts, want 5 (attrition, age and sex, deprivation, practice, tiers)", n)
+	}
+	for _, format := range []string{"csv", "parquet"} {
+		dir := filepath.Join(reports, format)
+		if _, err := execCmd(newCohortCmd(g), "run", exampleSpec, "--format", format, "--out", dir); err != nil {
+			t.Fatal(err)
+		}
+		files, err := filepath.Glob(filepath.Join(dir, "*."+format))
+		if err != nil || len(files) != 5 {
+			t.Errorf("%s: %d files %v, want 5", format, len(files), files)
+		}
+	}
+	if _, err := execCmd(newCohortCmd(g), "run", exampleSpec, "--format", "parquet"); err == nil {
+		t.Error("parquet to standard output accepted")
+	}
+	for _, args := range [][]string{{"run"}, {"fit"}} {
+		page := filepath.Join(reports, args[0]+".html")
+		if _, err := execCmd(newRiskCmd(g), append(args, "--format", "html", "--out", page)...); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(page)
+		if err != nil || !strings.Contains(string(b), "<svg") {
+			t.Errorf("risk %s --format html: no chart (%v)", args[0], err)
+		}
 	}
 }

@@ -11,9 +11,7 @@
 // is of the kind whose required columns are all present. A header with
 // neither kind's required columns makes Parse return a *HeaderError naming
 // what is missing, before any row is read. Columns the kind does not use
-// are ignored, each counted once in Stats.Skipped as "column:<name>";
-// deregistration_date is among them because models.PatientRecord has no
-// field for it, though its dates are still checked.
+// are ignored, each counted once in Stats.Skipped as "column:<name>".
 //
 // # Rows
 //

@@ -42,6 +42,7 @@ const (
 	colRegistrationDate
 	colDeregistrationDate
 	colDateOfDeath
+	colLSOACode
 	colEventID
 	colEventDate
 	colEventType
@@ -76,6 +77,8 @@ func (c column) String() string {
 		return "deregistration_date"
 	case colDateOfDeath:
 		return "date_of_death"
+	case colLSOACode:
+		return "lsoa_code"
 	case colEventID:
 		return "event_id"
 	case colEventDate:
@@ -115,7 +118,7 @@ func (k fileKind) columns() (cols []column, required int) {
 	if k == patientsFile {
 		return []column{
 			colPatientID, colDateOfBirth, colSex, colPracticeCode, colRegistrationDate,
-			colNHSNumber, colGivenName, colFamilyName, colPostcode, colDeregistrationDate, colDateOfDeath,
+			colNHSNumber, colGivenName, colFamilyName, colPostcode, colDeregistrationDate, colDateOfDeath, colLSOACode,
 		}, 5
 	}
 	return []column{
@@ -185,16 +188,12 @@ func parseHeader(file string, names []string) (*header, error) {
 		}
 	}
 
-	// A column of the other kind of file is as unused as an unknown one;
-	// deregistration_date is checked but models.PatientRecord has no field
-	// to carry it.
+	// A column of the other kind of file is as unused as an unknown one.
 	cols, _ := h.kind.columns()
 	for c := range numColumns {
-		if i := h.index[c]; i >= 0 && (!slices.Contains(cols, c) || c == colDeregistrationDate) {
+		if i := h.index[c]; i >= 0 && !slices.Contains(cols, c) {
 			h.unused = append(h.unused, "column:"+c.String())
-			if c != colDeregistrationDate {
-				h.index[c] = -1
-			}
+			h.index[c] = -1
 		}
 	}
 	for _, name := range dup {

@@ -56,8 +56,8 @@ func (r row) date(c column, required bool) (d models.Date, ok bool, reason strin
 // is a good part of the cost of a row.
 type (
 	patientAlloc struct {
-		rec                      models.PatientRecord
-		birth, registered, death models.Date
+		rec                                    models.PatientRecord
+		birth, registered, deregistered, death models.Date
 	}
 	diagnosisAlloc struct {
 		rec  models.Diagnosis
@@ -134,14 +134,19 @@ func (p *parser) patient(r row, ref *models.SourceRef) (models.Record, string) {
 		return nil, reason
 	}
 	pr.RegisteredFrom = &a.registered
-	if _, _, reason = r.date(colDeregistrationDate, false); reason != "" {
+	if a.deregistered, ok, reason = r.date(colDeregistrationDate, false); reason != "" {
 		return nil, reason
+	} else if ok {
+		pr.RegisteredTo = &a.deregistered
 	}
 	if a.death, ok, reason = r.date(colDateOfDeath, false); reason != "" {
 		return nil, reason
 	} else if ok {
 		pr.DeathDate = &a.death
 	}
+	// Optional and not checked: a value the deprivation lookup does not
+	// hold gives no decile, and ingest counts it.
+	pr.LSOA = strings.ToUpper(r.get(colLSOACode))
 	pr.Ref = *ref
 	return pr, ""
 }

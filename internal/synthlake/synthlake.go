@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/jobs"
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/pseudonymise"
@@ -31,7 +32,11 @@ func Build(ctx context.Context, dir string, people int, seed uint64) (*lake.Lake
 	if err != nil {
 		return nil, fmt.Errorf("synthlake: %w", err)
 	}
-	if _, err := jobs.Ingest(ctx, l, jobs.IngestOptions{Paths: []string{opts.OutDir}, Key: key}); err != nil {
+	imd, err := deprivation.ReadSynthetic()
+	if err != nil {
+		return nil, fmt.Errorf("synthlake: %w", err)
+	}
+	if _, err := jobs.Ingest(ctx, l, jobs.IngestOptions{Paths: []string{opts.OutDir}, Key: key, Deprivation: imd}); err != nil {
 		return nil, fmt.Errorf("synthlake: %w", err)
 	}
 	return l, nil

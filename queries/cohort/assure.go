@@ -23,14 +23,17 @@ type Timelines struct {
 // Patient is one made-up person. Codes are written "system:code"
 // (snomed:44054006, icd10:E11.9, dmd:325278002).
 type Patient struct {
-	ID             string  `yaml:"id"`
-	Sex            string  `yaml:"sex"`
-	Born           string  `yaml:"born"` // YYYY-MM
-	Practice       string  `yaml:"practice"`
-	RegisteredFrom string  `yaml:"registered_from"`
-	Died           string  `yaml:"died"` // YYYY-MM
-	Events         []Event `yaml:"events"`
-	Expect         Expect  `yaml:"expect"`
+	ID             string `yaml:"id"`
+	Sex            string `yaml:"sex"`
+	Born           string `yaml:"born"` // YYYY-MM
+	Practice       string `yaml:"practice"`
+	RegisteredFrom string `yaml:"registered_from"`
+	RegisteredTo   string `yaml:"registered_to"`
+	Died           string `yaml:"died"` // YYYY-MM
+	// DeprivationDecile is the IMD decile of the patient's area (1-10).
+	DeprivationDecile int8    `yaml:"deprivation_decile"`
+	Events            []Event `yaml:"events"`
+	Expect            Expect  `yaml:"expect"`
 }
 
 // Event is one coded record of a timeline; exactly one of Diagnosis,
@@ -162,6 +165,17 @@ func writeTimelines(l *lake.Lake, t *Timelines) error {
 			}
 			row.RegisteredFrom = &d
 		}
+		if p.RegisteredTo != "" {
+			d, err := models.ParseDate(p.RegisteredTo)
+			if err != nil {
+				return fail(p, fmt.Errorf("registered_to: %w", err))
+			}
+			row.RegisteredTo = &d
+		}
+		if p.DeprivationDecile < 0 || p.DeprivationDecile > 10 {
+			return fail(p, fmt.Errorf("deprivation_decile %d: want 1-10", p.DeprivationDecile))
+		}
+		row.DeprivationDecile = p.DeprivationDecile
 		if p.Died != "" {
 			d, err := models.ParseDate(p.Died + "-01")
 			if err != nil {

@@ -30,7 +30,7 @@ func engineWithExample(tb testing.TB, n int) (eng *queries.Engine, compiled, han
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hand, err := os.ReadFile("testdata/handwritten-t2d-poor-control.sql")
+	hand, err := os.ReadFile("examples/t2d-poor-control.handwritten.sql")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func (p Problem) String() string {
 
 // Check reports what is wrong with a loaded spec before anything runs:
 // empty or malformed code lists, missing exit, contradictory or vacuous
-// rules, and features the lake cannot support yet.
+// rules.
 func Check(s *Spec) []Problem {
 	var ps []Problem
 	add := func(isErr bool, where, format string, args ...any) {
@@ -56,8 +56,15 @@ func Check(s *Spec) []Problem {
 		if len(cl.Invalid) > 0 {
 			add(false, where, "%d codes are not %s codes and are ignored: %v", len(cl.Invalid), cl.System, head(cl.Invalid, 5))
 		}
-		if ref.Version == "" {
-			add(false, where, "no version recorded")
+		if len(cl.Unverified) > 0 {
+			add(false, where, "%d codes fail the SNOMED CT check digit or are not concept ids (unknown codes, kept): %v",
+				len(cl.Unverified), head(cl.Unverified, 5))
+		}
+		switch {
+		case ref.Version == "" && cl.HeaderVersion == "":
+			add(false, where, "no version recorded (in the spec or in %s beside the file)", HeaderFile)
+		case ref.Version != "" && cl.HeaderVersion != "" && ref.Version != cl.HeaderVersion:
+			add(true, where, "version %q in the spec, %q in %s: which list was downloaded?", ref.Version, cl.HeaderVersion, HeaderFile)
 		}
 	}
 	if s.Entry.Codelist == "" {
@@ -82,9 +89,6 @@ func Check(s *Spec) []Problem {
 	}
 	if s.Exit.OffsetDays != nil && *s.Exit.OffsetDays < 0 {
 		add(true, "exit.offset_days", "negative")
-	}
-	if s.Exit.EndOfRegistration {
-		add(true, "exit.end_of_registration", "the lake does not record deregistration yet")
 	}
 	names := map[string]bool{}
 	for _, group := range []struct {
@@ -238,7 +242,10 @@ func checkCriterion(s *Spec, k Criterion, where string, used map[string]bool, ad
 			add(true, where, "practice: empty list")
 		}
 	case "deprivation_decile":
-		add(true, where, "deprivation_decile: the lake holds no deprivation measure yet")
+		checkRange("deprivation_decile", k.DeprivationDecile)
+		if err := checkDecile(k.DeprivationDecile); err != nil {
+			add(true, where, "%v", err)
+		}
 	}
 }
 

@@ -19,6 +19,13 @@ type Codelist struct {
 	// Invalid are codes that do not have the shape of the system's codes
 	// (Check reports them); they are left out of Codes.
 	Invalid []string
+	// Unverified are SNOMED CT or dm+d codes of the right shape whose check
+	// digit or partition says they are not concept ids (Check warns); they
+	// stay in Codes, since a lake's data may carry the same mistake.
+	Unverified []string
+	// HeaderVersion is the version the header file beside the CSV
+	// (HeaderFile) gives for it, or "".
+	HeaderVersion string
 }
 
 // Systems the cohort language knows.
@@ -86,6 +93,9 @@ func ParseCodelist(data []byte, system string) (*Codelist, error) {
 		}
 		if norm, ok := normaliseCode(system, code); ok {
 			cl.Codes = append(cl.Codes, norm)
+			if system != ICD10 && !isConceptID(norm) {
+				cl.Unverified = append(cl.Unverified, norm)
+			}
 		} else {
 			cl.Invalid = append(cl.Invalid, code)
 		}

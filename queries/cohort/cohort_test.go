@@ -1,7 +1,9 @@
 package cohort
 
 import (
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -41,48 +43,58 @@ func assureAll(t *testing.T, q *Query, tl *Timelines) []Outcome {
 	return out
 }
 
-func TestExample_TimelinesPassAndAWrongExpectationFails(t *testing.T) {
-	s, err := Load("examples/t2d-poor-control.yaml")
+func TestExamples_CheckCleanAndTheirTimelinesPass(t *testing.T) {
+	specs, err := filepath.Glob("examples/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range Check(s) {
-		if p.Error {
-			t.Errorf("example spec: %s", p)
-		}
+	specs = slices.DeleteFunc(specs, func(p string) bool { return strings.HasSuffix(p, ".test.yaml") })
+	if len(specs) < 2 {
+		t.Fatalf("examples %v: want the two worked examples", specs)
 	}
-	q, err := Compile(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile("examples/t2d-poor-control.test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl, err := ParseTimelines(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := assureAll(t, q, tl)
-	if len(out) != len(tl.Patients) || len(out) < 8 {
-		t.Fatalf("%d outcomes for %d patients", len(out), len(tl.Patients))
-	}
-	// The same run with two expectations turned round must fail for those
-	// two patients and no others.
-	tl.Patients[0].Expect.Member = false
-	tl.Patients[1].Expect.Member = true
-	out, err = Assure(t.Context(), q, tl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var failed []string
-	for _, o := range out {
-		if !o.Pass {
-			failed = append(failed, o.ID)
-		}
-	}
-	if !slices.Equal(failed, []string{tl.Patients[0].ID, tl.Patients[1].ID}) {
-		t.Errorf("failed %v, want the two altered patients", failed)
+	for _, spec := range specs {
+		t.Run(filepath.Base(spec), func(t *testing.T) {
+			s, err := Load(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range Check(s) {
+				t.Errorf("example spec: %s", p) // examples are clean: no errors, no warnings
+			}
+			q, err := Compile(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(strings.TrimSuffix(spec, ".yaml") + ".test.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl, err := ParseTimelines(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := assureAll(t, q, tl)
+			if len(out) != len(tl.Patients) || len(out) < 8 {
+				t.Fatalf("%d outcomes for %d patients", len(out), len(tl.Patients))
+			}
+			// The same run with two expectations turned round must fail
+			// for those two patients and no others.
+			tl.Patients[0].Expect.Member = !tl.Patients[0].Expect.Member
+			tl.Patients[1].Expect.Member = !tl.Patients[1].Expect.Member
+			out, err = Assure(t.Context(), q, tl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			for _, o := range out {
+				if !o.Pass {
+					failed = append(failed, o.ID)
+				}
+			}
+			if !slices.Equal(failed, []string{tl.Patients[0].ID, tl.Patients[1].ID}) {
+				t.Errorf("failed %v, want the two altered patients", failed)
+			}
+		})
 	}
 }
 
@@ -176,6 +188,15 @@ func TestCompile_CriteriaSelectTheRightTimelines(t *testing.T) {
 			want: map[string]string{"ever": "2024-03-01", "never": "", "after_index": ""},
 		},
 		{
+			// Two values on the latest date: the highest counts, so the
+			// answer does not depend on the order the lake returns them.
+			name: "latest value on a date with two values",
+			spec: "inclusion:\n  - name: latest above 58\n    observation: h\n    value: {gt: 58}\n",
+			patients: person("tie", "male", entry+evv("2024-01-01", "snomed:4000001", "50")+evv("2024-01-01", "snomed:4000001", "70")) +
+				person("tie_low", "male", entry+evv("2024-01-01", "snomed:4000001", "50")+evv("2024-01-01", "snomed:4000001", "58")),
+			want: map[string]string{"tie": "2024-03-01", "tie_low": ""},
+		},
+		{
 			name: "age at index",
 			spec: "inclusion:\n  - name: 70 to 73\n    age: {min: 70, max: 73}\n",
 			// Born June 1950: 73 on 2024-03-01, 74 from June 2024.
@@ -189,6 +210,22 @@ func TestCompile_CriteriaSelectTheRightTimelines(t *testing.T) {
 			spec:     "exclusion:\n  - name: \"has c\\n        true AS exc_9, false\"\n    diagnosis: c\n",
 			patients: person("c", "male", entry+ev("2020-01-01", "diagnosis", "snomed:2000003")) + person("plain", "male", entry),
 			want:     map[string]string{"c": "", "plain": "2024-03-01"},
+		},
+		{
+			name: "deprivation decile, unknown deciles never meet it",
+			spec: "inclusion:\n  - name: most deprived fifth\n    deprivation_decile: {max: 2}\n",
+			patients: strings.Replace(person("d1", "male", entry), "practice: P1", "practice: P1\n    deprivation_decile: 1", 1) +
+				strings.Replace(person("d2", "male", entry), "practice: P1", "practice: P1\n    deprivation_decile: 2", 1) +
+				strings.Replace(person("d3", "male", entry), "practice: P1", "practice: P1\n    deprivation_decile: 3", 1) +
+				person("unknown", "male", entry),
+			want: map[string]string{"d1": "2024-03-01", "d2": "2024-03-01", "d3": "", "unknown": ""},
+		},
+		{
+			name: "registration ended before index",
+			spec: "",
+			patients: strings.Replace(person("left", "male", entry), "registered_from: 2000-01-01", "registered_from: 2000-01-01\n    registered_to: 2024-02-01", 1) +
+				strings.Replace(person("left_later", "male", entry), "registered_from: 2000-01-01", "registered_from: 2000-01-01\n    registered_to: 2024-06-01", 1),
+			want: map[string]string{"left": "", "left_later": "2024-03-01"},
 		},
 		{
 			name:     "exclusion removes",
@@ -226,12 +263,12 @@ func TestCompile_CriteriaSelectTheRightTimelines(t *testing.T) {
 	}
 }
 
-func TestCompile_ExitIsTheEarliestOfStudyEndDeathAndOffset(t *testing.T) {
+func TestCompile_ExitIsTheEarliestOfStudyEndDeathRegistrationAndOffset(t *testing.T) {
 	s := mustParse(t, `
 name: exit
 study_period: {start: 2024-01-01, end: 2024-12-31}
 entry: {codelist: e}
-exit: {death: true, offset_days: 100}
+exit: {death: true, offset_days: 100, end_of_registration: true}
 `)
 	s.SetCodelist("e", list(t, SNOMED, "1000001"))
 	q, err := Compile(s)
@@ -244,6 +281,7 @@ exit: {death: true, offset_days: 100}
   - {id: study_end, sex: male, born: 1950-01, practice: P1, registered_from: 2000-01-01, events: [{date: 2024-11-01, diagnosis: "snomed:1000001"}], expect: {member: true, exit_date: 2024-12-31}}
   - {id: dead_before, sex: male, born: 1950-01, practice: P1, registered_from: 2000-01-01, died: 2024-02, events: [{date: 2024-03-01, diagnosis: "snomed:1000001"}], expect: {member: false}}
   - {id: unregistered, sex: male, born: 1950-01, events: [{date: 2024-03-01, diagnosis: "snomed:1000001"}], expect: {member: false}}
+  - {id: moved_away, sex: male, born: 1950-01, practice: P1, registered_from: 2000-01-01, registered_to: 2024-04-15, events: [{date: 2024-03-01, diagnosis: "snomed:1000001"}], expect: {member: true, exit_date: 2024-04-15}}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +308,8 @@ func TestCheck_FindsProblems(t *testing.T) {
 		{"window backwards", "inclusion: [{name: r, diagnosis: a, window: {from: 0, to: -30}}]\n", "window from 0 is after to -30", true},
 		{"unknown list", "inclusion: [{name: r, diagnosis: zzz}]\n", "unknown code list \"zzz\"", true},
 		{"two kinds in one criterion", "inclusion: [{name: r, diagnosis: a, sex: male}]\n", "exactly one of", true},
-		{"deprivation", "inclusion: [{name: r, deprivation_decile: {max: 3}}]\n", "no deprivation", true},
+		{"deprivation decile out of range", "inclusion: [{name: r, deprivation_decile: {min: 0, max: 3}}]\n", "bound 0 is not a decile", true},
+		{"deprivation deciles backwards", "inclusion: [{name: r, deprivation_decile: {min: 5, max: 3}}]\n", "min 5 > max 3", true},
 		{"empty list", "inclusion: [{name: r, diagnosis: empty}]\n", "empty code list", false},
 		{"malformed codes", "inclusion: [{name: r, diagnosis: bad}]\n", "are not snomed codes", false},
 		{"unnamed rule", "inclusion: [{diagnosis: a}]\n", "no name", false},
@@ -400,4 +439,35 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLoad_TakesVersionsFromTheHeaderFile(t *testing.T) {
+	s, err := Load("testdata/header/spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.ListVersions(), map[string]string{"asthma": "2020-04-15", "copd": "3e9f2a1c"}; !maps.Equal(got, want) {
+		t.Errorf("versions %v, want %v", got, want)
+	}
+	if ps := Check(s); len(ps) != 0 {
+		t.Errorf("problems %v, want none", ps)
+	}
+	s.Codelists["copd"] = CodelistRef{File: "user-alice-my-copd-list.csv", System: SNOMED, Version: "other"}
+	var found bool
+	for _, p := range Check(s) {
+		found = found || p.Error && strings.Contains(p.Message, `version "other" in the spec, "3e9f2a1c" in codelists.txt`)
+	}
+	if !found {
+		t.Errorf("a version differing from the header file is not an error: %v", Check(s))
+	}
+}
+
+func TestReadHeader_RefusesMalformedLines(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, HeaderFile), []byte("opensafely/asthma/v1\nnot-a-list\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readHeader(dir); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("err %v, want line 2 named", err)
+	}
 }

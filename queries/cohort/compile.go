@@ -21,6 +21,8 @@ type Query struct {
 	// flags are the boolean columns of "flagged", one per step after the
 	// entry.
 	flags []string
+	// end is the end of the study.
+	end models.Date
 }
 
 // Members is the statement listing the cohort: person_key, index_date,
@@ -29,28 +31,19 @@ func (q *Query) Members() string {
 	return q.ctes + "\nSELECT person_key, index_date, exit_date, age, sex, practice_code\nFROM cohort\nORDER BY person_key, index_date"
 }
 
-// Attrition is the statement counting distinct people remaining after each
-// step: one row, one column per step.
-func (q *Query) Attrition() string {
-	cols := []string{"count(DISTINCT person_key) AS step_0"}
-	var cum []string
-	for i, f := range q.flags {
-		cum = append(cum, f)
-		cols = append(cols, fmt.Sprintf("count(DISTINCT person_key) FILTER (WHERE %s) AS step_%d", strings.Join(cum, " AND "), i+1))
-	}
-	return q.ctes + "\nSELECT " + strings.Join(cols, ",\n       ") + "\nFROM flagged"
-}
-
-// ByAgeSex is the statement counting distinct members by age band (at
-// index) and sex.
-func (q *Query) ByAgeSex() string {
-	return q.ctes + "\nSELECT age_band(age) AS age_band, sex, count(DISTINCT person_key) AS people\nFROM cohort\nGROUP BY ALL\nORDER BY ALL"
-}
-
-// ByPractice is the statement counting distinct members by registered
-// practice.
-func (q *Query) ByPractice() string {
-	return q.ctes + "\nSELECT coalesce(practice_code, 'unknown') AS practice, count(DISTINCT person_key) AS people\nFROM cohort\nGROUP BY ALL\nORDER BY ALL"
+// Flagged is the statement Run reads: one row per candidate (a person with
+// an entry event, at each index date) with the attrition steps they pass,
+// and one row per practice with its list size (people alive and registered
+// at the end of the study), the denominators of prevalence. Both come from
+// one reading of the lake. Columns: kind ('candidate' or 'practice'),
+// person_key, index_date, age_band (at index), sex, practice ('unknown'
+// when none), deprivation_decile, one boolean per step after the entry,
+// and list_size (practice rows only).
+func (q *Query) Flagged() string {
+	return q.ctes + ",\n-- List sizes, for prevalence by practice.\nlists AS (\n    SELECT practice_code AS practice, count(*) AS list_size\n    FROM population\n    WHERE alive AND registered\n    GROUP BY ALL\n)\n" +
+		"SELECT 'candidate' AS kind, person_key, index_date, age_band(age) AS age_band, sex, coalesce(practice_code, 'unknown') AS practice,\n       deprivation_decile, " +
+		strings.Join(q.flags, ", ") + ", NULL::BIGINT AS list_size\nFROM flagged\n" +
+		"UNION ALL BY NAME\nSELECT 'practice' AS kind, practice, list_size\nFROM lists"
 }
 
 // compiler carries the code list CTE names while compiling.
@@ -104,15 +97,19 @@ func Compile(s *Spec) (*Query, error) {
 	default:
 		return nil, fmt.Errorf("entry.occurrence %q: want first, latest or all", occ)
 	}
-	c.ctes = append(c.ctes, fmt.Sprintf("-- Demographics as known at the end of the study (person_at in views.sql).\n"+
-		"candidates AS (\n    SELECT i.person_key, i.index_date, p.sex, p.practice_code, p.registered_from, p.death_month,\n"+
+	c.ctes = append(c.ctes, fmt.Sprintf("-- Everyone as known at the end of the study (person_at in views.sql), computed once.\n"+
+		"population AS MATERIALIZED (\n    SELECT * FROM person_at(%s)\n)", dateLit(end)))
+	c.ctes = append(c.ctes, "-- Demographics of the candidates at the end of the study.\n"+
+		"candidates AS (\n    SELECT i.person_key, i.index_date, p.sex, p.practice_code, p.registered_from, p.registered_to,\n"+
+		"           p.deprivation_decile, p.death_month,\n"+
 		"           year(i.index_date) - p.year_of_birth\n               - CASE WHEN month(i.index_date) < coalesce(p.month_of_birth, 1) THEN 1 ELSE 0 END AS age\n"+
-		"    FROM index_events i\n    JOIN person_at(%s) p USING (person_key)\n)", dateLit(end)))
+		"    FROM index_events i\n    JOIN population p USING (person_key)\n)")
 
-	q := &Query{Steps: []string{"entry event: " + s.Entry.Codelist}}
+	q := &Query{Steps: []string{"entry event: " + s.Entry.Codelist}, end: end}
 	var cols []string
 	regDays := s.PriorRegistrationDays
-	reg := fmt.Sprintf("(c.death_month IS NULL OR c.death_month > c.index_date)\n        AND c.practice_code IS NOT NULL\n        AND coalesce(c.registered_from <= c.index_date - %d, %t)", regDays, regDays == 0)
+	reg := fmt.Sprintf("(c.death_month IS NULL OR c.death_month > c.index_date)\n        AND c.practice_code IS NOT NULL\n"+
+		"        AND coalesce(c.registered_from <= c.index_date - %d, %t)\n        AND (c.registered_to IS NULL OR c.registered_to > c.index_date)", regDays, regDays == 0)
 	cols = append(cols, reg+" AS registered")
 	q.Steps = append(q.Steps, fmt.Sprintf("alive and registered %d days before index", regDays))
 	q.flags = append(q.flags, "registered")
@@ -147,9 +144,9 @@ func Compile(s *Spec) (*Query, error) {
 		exit = append(exit, fmt.Sprintf("index_date + %d", *s.Exit.OffsetDays))
 	}
 	if s.Exit.EndOfRegistration {
-		return nil, fmt.Errorf("exit.end_of_registration: the lake does not record deregistration yet")
+		exit = append(exit, "coalesce(registered_to, "+dateLit(end)+")")
 	}
-	c.ctes = append(c.ctes, fmt.Sprintf("cohort AS (\n    SELECT person_key, index_date, least(%s)::DATE AS exit_date, age, sex, practice_code\n    FROM flagged\n    WHERE %s\n)",
+	c.ctes = append(c.ctes, fmt.Sprintf("cohort AS (\n    SELECT person_key, index_date, least(%s)::DATE AS exit_date, age, sex, practice_code, deprivation_decile\n    FROM flagged\n    WHERE %s\n)",
 		strings.Join(exit, ", "), strings.Join(q.flags, " AND ")))
 	q.ctes = "-- Cohort: " + oneLine(s.Name) + " (compiled by pophealth cohort)\nWITH " + strings.Join(c.ctes, ",\n")
 	return q, nil
@@ -265,7 +262,10 @@ func (c *compiler) criterion(k Criterion) (string, error) {
 		}
 		return "coalesce(c.practice_code IN (" + strings.Join(vals, ", ") + "), false)", nil
 	case "deprivation_decile":
-		return "", fmt.Errorf("deprivation_decile: the lake holds no deprivation measure yet")
+		if err := checkDecile(k.DeprivationDecile); err != nil {
+			return "", err
+		}
+		return "coalesce(" + rangeExpr("c.deprivation_decile", k.DeprivationDecile) + ", false)", nil
 	}
 	return "", fmt.Errorf("unknown criterion %q", kind)
 }
@@ -316,7 +316,7 @@ func (c *compiler) event(kind string, k Criterion) (string, error) {
 		cond := valueExpr("e.value", k.Value)
 		switch k.Which {
 		case "", "latest":
-			return fmt.Sprintf("coalesce((SELECT %s FROM (SELECT arg_max(e.value, e.event_date) AS latest FROM obs e WHERE %s AND e.value IS NOT NULL)), false)",
+			return fmt.Sprintf("coalesce((SELECT %s FROM (SELECT arg_max(e.value, {'date': e.event_date, 'value': e.value}) AS latest FROM obs e WHERE %s AND e.value IS NOT NULL)), false)",
 				valueExpr("latest", k.Value), strings.Join(where, " AND ")), nil
 		case "any":
 			where = append(where, cond)
@@ -348,12 +348,22 @@ func kindOf(k Criterion) (string, error) {
 	add(k.Practice != nil, "practice")
 	add(k.DeprivationDecile != nil, "deprivation_decile")
 	if len(kinds) != 1 {
-		return "", fmt.Errorf("a criterion needs exactly one of all, any, at_least, at_most, diagnosis, medication, observation, age, sex, practice; got %v", kinds)
+		return "", fmt.Errorf("a criterion needs exactly one of all, any, at_least, at_most, diagnosis, medication, observation, age, sex, practice, deprivation_decile; got %v", kinds)
 	}
 	if k.Of != nil && kinds[0] != "at_least" && kinds[0] != "at_most" {
 		return "", fmt.Errorf("of belongs with at_least or at_most")
 	}
 	return kinds[0], nil
+}
+
+// checkDecile refuses decile bounds outside 1-10.
+func checkDecile(r *IntRange) error {
+	for _, b := range []*int{r.Min, r.Max} {
+		if b != nil && (*b < 1 || *b > 10) {
+			return fmt.Errorf("deprivation_decile: bound %d is not a decile (1 most deprived to 10 least)", *b)
+		}
+	}
+	return nil
 }
 
 // rangeExpr is "x between min and max" with missing bounds left out.

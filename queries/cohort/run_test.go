@@ -58,8 +58,13 @@ func TestRun_AttritionAndCountsOnTheExampleTimelines(t *testing.T) {
 	if want := []AgeSexCount{{"70-79", "female", 1}, {"80+", "male", 1}}; !slices.Equal(res.ByAgeSex, want) {
 		t.Errorf("by age and sex %v, want %v", res.ByAgeSex, want)
 	}
-	if want := []PracticeCount{{"A81001", 2}}; !slices.Equal(res.ByPractice, want) {
+	// The nine timelines are all registered with A81001 and alive at the
+	// end of the study but one who died in 2025.
+	if want := []PracticeCount{{"A81001", 2, 8}}; !slices.Equal(res.ByPractice, want) {
 		t.Errorf("by practice %v, want %v", res.ByPractice, want)
+	}
+	if want := []GroupCount{{"unknown", 2}}; !slices.Equal(res.ByDeprivation, want) {
+		t.Errorf("by deprivation %v, want %v", res.ByDeprivation, want)
 	}
 	var text strings.Builder
 	for _, r := range res.Report(models.NewDate(2026, 3, 31)) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -41,7 +42,9 @@ type CodelistRef struct {
 	// System is snomed, icd10 or dmd.
 	System string `yaml:"system"`
 	// Version is the list's version (OpenCodelists shows it on the list's
-	// page); recorded in run output for provenance.
+	// page); recorded in the audit log of each run for provenance. When
+	// empty it comes from the header file (codelists.txt) beside the CSV,
+	// if that lists the file.
 	Version string `yaml:"version"`
 }
 
@@ -71,7 +74,8 @@ type Rule struct {
 
 // Criterion is a test on one person at their index date. Exactly one of
 // the group fields (All, Any, AtLeast/AtMost with Of) or the leaf fields
-// (Diagnosis, Medication, Observation, Age, Sex, Practice) is set.
+// (Diagnosis, Medication, Observation, Age, Sex, Practice,
+// DeprivationDecile) is set.
 type Criterion struct {
 	All     []Criterion `yaml:"all"`
 	Any     []Criterion `yaml:"any"`
@@ -95,8 +99,9 @@ type Criterion struct {
 	Age      *IntRange `yaml:"age"`
 	Sex      string    `yaml:"sex"`
 	Practice []string  `yaml:"practice"`
-	// DeprivationDecile is accepted by the language but the lake has no
-	// deprivation measure yet: Check reports it and Compile refuses it.
+	// DeprivationDecile bounds the English IMD decile of the person's area
+	// (1 most deprived, 10 least; docs/deprivation.md). People whose decile
+	// the lake does not know never meet it.
 	DeprivationDecile *IntRange `yaml:"deprivation_decile"`
 }
 
@@ -121,12 +126,13 @@ type ValueRange struct {
 }
 
 // Exit says when follow-up ends: the earliest of the end of the study,
-// death (when Death is true) and the index date plus OffsetDays.
+// death (when Death is true), the end of registration (when
+// EndOfRegistration is true) and the index date plus OffsetDays.
 type Exit struct {
 	Death      bool `yaml:"death"`
 	OffsetDays *int `yaml:"offset_days"`
-	// EndOfRegistration is accepted but the lake does not record
-	// deregistration yet: Check reports it.
+	// EndOfRegistration ends follow-up on the day the registration
+	// ended (the GP extract's deregistration_date), when it has.
 	EndOfRegistration bool `yaml:"end_of_registration"`
 }
 
@@ -164,6 +170,7 @@ func Parse(b []byte) (*Spec, error) {
 
 func (s *Spec) loadCodelists() error {
 	s.lists = map[string]*Codelist{}
+	headers := map[string]map[string]string{} // directory -> header file
 	for name, ref := range s.Codelists {
 		if ref.File == "" {
 			return fmt.Errorf("code list %s: no file", name)
@@ -176,9 +183,29 @@ func (s *Spec) loadCodelists() error {
 		if err != nil {
 			return fmt.Errorf("code list %s: %w", name, err)
 		}
+		dir := filepath.Dir(path)
+		if headers[dir] == nil {
+			if headers[dir], err = readHeader(dir); err != nil {
+				return fmt.Errorf("code list %s: %w", name, err)
+			}
+		}
+		cl.HeaderVersion = headers[dir][strings.TrimSuffix(filepath.Base(path), ".csv")]
 		s.lists[name] = cl
 	}
 	return nil
+}
+
+// ListVersions returns each code list's version: the spec's, else the
+// header file's, else "".
+func (s *Spec) ListVersions() map[string]string {
+	out := map[string]string{}
+	for name, ref := range s.Codelists {
+		out[name] = ref.Version
+		if cl := s.lists[name]; ref.Version == "" && cl != nil {
+			out[name] = cl.HeaderVersion
+		}
+	}
+	return out
 }
 
 // SetCodelist attaches a code list by name (for specs built in code or

@@ -16,9 +16,11 @@ var sqlFiles embed.FS
 // Person is one row of sql/features.sql: what the lake says about a
 // person on an index date.
 type Person struct {
-	Key            string
-	Age            *int
-	Sex            string
+	Key string
+	Age *int
+	Sex string
+	// Deprivation is the IMD decile (1 most deprived), nil when unknown.
+	Deprivation    *int
 	ICD10          []string
 	SNOMED         []string
 	Measurements   []risk.Measurement
@@ -34,24 +36,26 @@ func Extract(ctx context.Context, eng *queries.Engine, index models.Date) ([]Per
 	if err != nil {
 		return nil, fmt.Errorf("riskmodel: %w", err)
 	}
-	res, err := eng.Query(ctx, string(body), index.Time())
-	if err != nil {
-		return nil, fmt.Errorf("riskmodel: sql/features.sql on %s: %w", index, err)
-	}
-	out := make([]Person, 0, len(res.Rows))
-	for i, r := range res.Rows {
+	// Rows are converted as they stream: the result is never held whole
+	// next to the Persons made from it.
+	var out []Person
+	_, err = eng.Each(ctx, string(body), func(r []any) error {
 		p, err := personFromRow(r)
 		if err != nil {
-			return nil, fmt.Errorf("riskmodel: sql/features.sql row %d: %w", i+1, err)
+			return fmt.Errorf("riskmodel: sql/features.sql row %d: %w", len(out)+1, err)
 		}
 		out = append(out, p)
+		return nil
+	}, index.Time())
+	if err != nil {
+		return nil, fmt.Errorf("riskmodel: sql/features.sql on %s: %w", index, err)
 	}
 	return out, nil
 }
 
 func personFromRow(r []any) (Person, error) {
-	if len(r) != 10 {
-		return Person{}, fmt.Errorf("%d columns, want 10", len(r))
+	if len(r) != 11 {
+		return Person{}, fmt.Errorf("%d columns, want 11", len(r))
 	}
 	var p Person
 	var ok bool
@@ -66,6 +70,14 @@ func personFromRow(r []any) (Person, error) {
 		p.Age = &a
 	}
 	p.Sex, _ = r[2].(string)
+	if r[3] != nil {
+		d, err := asInt(r[3])
+		if err != nil {
+			return p, fmt.Errorf("deprivation: %w", err)
+		}
+		p.Deprivation = &d
+	}
+	r = r[1:] // the columns after deprivation
 	var err error
 	if p.ICD10, err = asStrings(r[3]); err != nil {
 		return p, fmt.Errorf("icd10: %w", err)
@@ -106,6 +118,10 @@ func asInt(v any) (int, error) {
 		return int(x), nil
 	case int32:
 		return int(x), nil
+	case int8:
+		return int(x), nil
+	case int16:
+		return int(x), nil
 	case int:
 		return x, nil
 	}
@@ -132,15 +148,17 @@ func asStrings(v any) ([]string, error) {
 // capped so that a few extreme records cannot dominate a linear term.
 func FeatureNames() []string {
 	return []string{
-		"age_per_10y",     // (age - 50) / 10; 0 when unknown
-		"age_per_10y_sq",  // its square: emergency admission is J-shaped in age
-		"age_unknown",     // 1 when the year of birth is unknown
-		"female",          // sex recorded as female
-		"charlson",        // Quan 2011 score of ICD-10 codes to date, capped at 12
-		"efi_deficits",    // eFI deficits present (0-36)
-		"emergency_prior", // emergency admissions in the previous 12 months, capped at 5
-		"ae_prior",        // A&E attendances in the previous 12 months, capped at 5
-		"medicines",       // different medicines in the previous 12 months, capped at 15
+		"age_per_10y",         // (age - 50) / 10; 0 when unknown
+		"age_per_10y_sq",      // its square: emergency admission is J-shaped in age
+		"age_unknown",         // 1 when the year of birth is unknown
+		"female",              // sex recorded as female
+		"deprivation",         // 5.5 - IMD decile: +4.5 most deprived, -4.5 least; 0 when unknown
+		"deprivation_unknown", // 1 when the lake has no decile for the person
+		"charlson",            // Quan 2011 score of ICD-10 codes to date, capped at 12
+		"efi_deficits",        // eFI deficits present (0-36)
+		"emergency_prior",     // emergency admissions in the previous 12 months, capped at 5
+		"ae_prior",            // A&E attendances in the previous 12 months, capped at 5
+		"medicines",           // different medicines in the previous 12 months, capped at 15
 	}
 }
 
@@ -182,9 +200,13 @@ func (s *Scorer) Features(p Person) Row {
 	if p.Sex == "female" {
 		female = 1
 	}
+	deprivation, depUnknown := 0.0, 1.0
+	if p.Deprivation != nil {
+		deprivation, depUnknown = 5.5-float64(*p.Deprivation), 0
+	}
 	return Row{
 		Features: []float64{
-			age, age * age, unknown, female,
+			age, age * age, unknown, female, deprivation, depUnknown,
 			float64(min(ch.Score, 12)),
 			float64(efi.Count),
 			float64(min(p.EmergencyPrior, 5)),

@@ -243,6 +243,8 @@ type Scored struct {
 	// Prior is the person's emergency admissions in the previous 12 months.
 	Prior int
 	Age   *int
+	// Deprivation is the IMD decile of the person's area, nil if unknown.
+	Deprivation *int
 }
 
 // Run scores everyone alive and registered on asOf with the model and
@@ -263,7 +265,7 @@ func Run(ctx context.Context, eng *queries.Engine, m *Model, asOf models.Date) (
 		r := s.Features(p)
 		riskv[i] = Predict(m.Coefficients, r.Features)
 		keys[i] = p.Key
-		out[i] = Scored{Key: p.Key, Risk: riskv[i], Charlson: r.Charlson, EFI: r.EFI.Value, Prior: p.EmergencyPrior, Age: p.Age}
+		out[i] = Scored{Key: p.Key, Risk: riskv[i], Charlson: r.Charlson, EFI: r.EFI.Value, Prior: p.EmergencyPrior, Age: p.Age, Deprivation: p.Deprivation}
 	}
 	for i, t := range AssignTiers(riskv, keys) {
 		out[i].Tier = t

@@ -46,8 +46,11 @@ END;
 --   * demographics (year/month of birth, sex, postcode district, NHS number
 --     status) come from the most recent row that has them: rows of later
 --     batches win; within a batch a GP row wins;
---   * practice and registration date come from the most recent GP row with a
---     practice, else from the most recent row of any feed with one;
+--   * practice and registration dates (from, to) come from the most recent
+--     GP row with a practice, else from the most recent row of any feed
+--     with one;
+--   * deprivation_decile (IMD, 1 most deprived) comes from the most recent
+--     row that has one (only GP rows carry an LSOA to derive it from);
 --   * death_month is the earliest reported by any feed (a death recorded by
 --     the hospital counts even if the GP extract has not caught up).
 --
@@ -55,7 +58,8 @@ END;
 --   age         whole years on as_of (see the birthday rule above)
 --   age_band    age_band(age)
 --   alive       born on or before as_of and not dead by as_of
---   registered  has a practice, registered on or before as_of (or date unknown)
+--   registered  has a practice, registered on or before as_of (or date
+--               unknown) and not deregistered by as_of
 --   sources     the feeds that describe the person
 CREATE MACRO person_at(as_of) AS TABLE
 WITH ranked AS (
@@ -64,7 +68,8 @@ WITH ranked AS (
                PARTITION BY p.person_key
                ORDER BY b.committed_at NULLS FIRST, p.batch_id, p.source = 'gp', p.source,
                         p.year_of_birth, p.month_of_birth, p.sex, p.postcode_district,
-                        p.practice_code, p.registered_from, p.death_month, p.nhs_number_status
+                        p.practice_code, p.registered_from, p.registered_to, p.deprivation_decile,
+                        p.death_month, p.nhs_number_status
            ) AS recency
     FROM person p
     LEFT JOIN lake_batch b USING (batch_id)
@@ -75,11 +80,12 @@ WITH ranked AS (
            coalesce(arg_max(sex, recency) FILTER (WHERE sex IN ('female', 'male', 'other')), 'unknown') AS sex,
            arg_max(postcode_district, recency) FILTER (WHERE postcode_district IS NOT NULL) AS postcode_district,
            coalesce(
-               arg_max({'practice': practice_code, 'since': registered_from}, recency)
+               arg_max({'practice': practice_code, 'since': registered_from, 'until': registered_to}, recency)
                    FILTER (WHERE source = 'gp' AND practice_code IS NOT NULL),
-               arg_max({'practice': practice_code, 'since': registered_from}, recency)
+               arg_max({'practice': practice_code, 'since': registered_from, 'until': registered_to}, recency)
                    FILTER (WHERE practice_code IS NOT NULL)
            ) AS registration,
+           arg_max(deprivation_decile, recency) FILTER (WHERE deprivation_decile IS NOT NULL) AS deprivation_decile,
            min(death_month) AS death_month,
            arg_max(nhs_number_status, recency) AS nhs_number_status,
            list_sort(list_distinct(list(source))) AS sources
@@ -100,10 +106,13 @@ SELECT person_key,
        postcode_district,
        registration.practice AS practice_code,
        registration.since AS registered_from,
+       registration.until AS registered_to,
+       deprivation_decile,
        death_month,
        coalesce(age >= 0, true) AND (death_month IS NULL OR death_month > as_of) AS alive,
        registration.practice IS NOT NULL
-           AND (registration.since IS NULL OR registration.since <= as_of) AS registered,
+           AND (registration.since IS NULL OR registration.since <= as_of)
+           AND (registration.until IS NULL OR registration.until > as_of) AS registered,
        nhs_number_status,
        sources
 FROM aged;

@@ -12,6 +12,8 @@
 --                    never printed in a report)
 --   age              whole years on $1 (NULL when the year of birth is unknown)
 --   sex              female, male, other or unknown
+--   deprivation      IMD decile of the person's area, 1 most deprived to 10
+--                    least (NULL when the lake has none; docs/deprivation.md)
 --   icd10            distinct ICD-10 codes recorded on or before $1, dots
 --                    removed and upper-cased: scored for Charlson in Go
 --                    (package risk) so SQL and CLI share one scorer
@@ -34,7 +36,7 @@
 -- Undated diagnoses count as recorded before $1; undated observations,
 -- prescriptions and spells are ignored (their window cannot be known).
 WITH population AS (
-    SELECT person_key, age, sex
+    SELECT person_key, age, sex, deprivation_decile
     FROM person_at($1::DATE)
     WHERE alive AND registered
 ), dx AS (
@@ -45,7 +47,7 @@ WITH population AS (
     WHERE recorded_date IS NULL OR recorded_date <= $1::DATE
     GROUP BY person_key
 ), latest_obs AS (
-    SELECT person_key, code, arg_max(value, effective_date) AS value
+    SELECT person_key, code, arg_max(value, {'date': effective_date, 'value': value}) AS value
     FROM observation
     WHERE value IS NOT NULL AND effective_date <= $1::DATE
     GROUP BY person_key, code
@@ -77,6 +79,7 @@ WITH population AS (
 SELECT p.person_key,
        p.age,
        p.sex,
+       p.deprivation_decile AS deprivation,
        coalesce(d.icd10, []) AS icd10,
        coalesce(d.snomed, []) AS snomed,
        coalesce(o.measurements, []) AS measurements,

@@ -23,7 +23,7 @@ WITH first_t2d AS (
     WHERE d.code_system = 'snomed'
       AND d.code IN ('38341003', '59621000', '709044004', '22298006', '414545008', '84114007')
 ), latest_hba1c AS (
-    SELECT x.person_key, x.index_date, arg_max(o.value, o.effective_date) AS hba1c
+    SELECT x.person_key, x.index_date, arg_max(o.value, {'date': o.effective_date, 'value': o.value}) AS hba1c
     FROM people x
     JOIN observation o ON o.person_key = x.person_key
     WHERE o.code_system = 'snomed' AND o.code = '999791000000106' AND o.value IS NOT NULL
