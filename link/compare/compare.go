@@ -115,11 +115,11 @@ func DamerauLevenshtein(a, b string) int {
 		d[cols+j+1] = j
 	}
 	// lastRow[c] is the last row of a in which byte c occurred.
-	var lastRow [256]int
+	var lastRow [256]int32
 	for i := 1; i <= len(a); i++ {
 		lastCol := 0
 		for j := 1; j <= len(b); j++ {
-			k := lastRow[b[j-1]]
+			k := int(lastRow[b[j-1]])
 			l := lastCol
 			cost := 1
 			if a[i-1] == b[j-1] {
@@ -138,7 +138,37 @@ func DamerauLevenshtein(a, b string) int {
 			}
 			d[(i+1)*cols+j+1] = v
 		}
-		lastRow[a[i-1]] = i
+		lastRow[a[i-1]] = int32(i)
 	}
 	return d[(len(a)+1)*cols+len(b)+1]
+}
+
+// WithinOneEdit reports whether DamerauLevenshtein(a, b) <= 1 without
+// computing the distance: a and b are equal or differ by one insertion,
+// deletion, substitution or transposition of adjacent bytes.
+func WithinOneEdit(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	switch len(b) - len(a) {
+	case 0:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		if i == len(a) {
+			return true
+		}
+		if a[i+1:] == b[i+1:] {
+			return true // substitution
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		return a[i:] == b[i+1:]
+	}
+	return false
 }

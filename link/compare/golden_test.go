@@ -138,6 +138,9 @@ func TestJaroWinkler_EqualsDuckDB(t *testing.T) {
 		} else if got := DamerauLevenshtein(a, b); int64(got) != dl.Int64 {
 			t.Errorf("DamerauLevenshtein(%q, %q) = %d, DuckDB %d", a, b, got, dl.Int64)
 		}
+		if got, want := WithinOneEdit(a, b), dl.Int64 <= 1; got != want {
+			t.Errorf("WithinOneEdit(%q, %q) = %v, DuckDB's distance %d", a, b, got, dl.Int64)
+		}
 		n++
 	}
 	if err := rows.Err(); err != nil {

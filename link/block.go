@@ -1,0 +1,225 @@
+package link
+
+import (
+	"hash/maphash"
+	"slices"
+	"sync"
+)
+
+// A blockingRule names the records that are compared: two records are a
+// candidate pair when the rule gives both the same non-empty key. The
+// rules are a union: a pair is compared when any rule blocks it, once.
+type blockingRule struct {
+	name string
+	key  func(p *prepared) string
+}
+
+// blockingRules are the default rules. Each needs all its fields: a record
+// lacking one is not blocked by that rule (another may block it).
+var blockingRules = []blockingRule{
+	{"nhs_number", func(p *prepared) string { return p.nhs }},
+	{"birth_date", func(p *prepared) string { return p.dob }},
+	{"birth_date+sex+postcode_district", func(p *prepared) string { return join(p.dob, p.sex, p.pcDistr) }},
+	{"family_phonetic+birth_year", func(p *prepared) string { return join(p.familyPh, year(p.dob)) }},
+	{"given_phonetic+birth_year", func(p *prepared) string { return join(p.givenPh, year(p.dob)) }},
+	// Sorted, so that names written in each other's place block too.
+	{"name_phonetics", func(p *prepared) string { return join(min(p.givenPh, p.familyPh), max(p.givenPh, p.familyPh)) }},
+	{"given_phonetic+postcode", func(p *prepared) string { return join(p.givenPh, p.postcode) }},
+	{"family_phonetic+postcode", func(p *prepared) string { return join(p.familyPh, p.postcode) }},
+	{"family_phonetic+locality", func(p *prepared) string { return join(p.familyPh, p.locality) }},
+	{"given_phonetic+locality", func(p *prepared) string { return join(p.givenPh, p.locality) }},
+	{"identifier", func(p *prepared) string { return p.ident }},
+	{"email", func(p *prepared) string { return p.email }},
+}
+
+// join returns the parts joined by a separator, or "" if any is empty.
+func join(parts ...string) string {
+	n := 0
+	for _, s := range parts {
+		if s == "" {
+			return ""
+		}
+		n += len(s) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, s := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, s...)
+	}
+	return string(b)
+}
+
+func year(dob string) string {
+	if len(dob) < 4 {
+		return ""
+	}
+	return dob[:4]
+}
+
+// pair is a candidate pair of records (indices, a < b) with its
+// comparison levels.
+type pair struct {
+	a, b int32
+	p    pattern
+}
+
+// blocker generates candidate pairs.
+type blocker struct {
+	recs []prepared
+	// keys[r][i] is a hash of rule r's key of record i, 0 for none.
+	keys [][]uint64
+	// active[i] says record i needs comparing: it has no usable NHS
+	// number, or it is new in an incremental run. anchored[i] says it is
+	// linked by its NHS number: two anchored records are never compared
+	// (equal numbers are linked already, different numbers are different
+	// people).
+	active, anchored []bool
+	maxBlock         int
+	workers          int
+}
+
+func newBlocker(recs []prepared, active, anchored []bool, maxBlock, workers int) *blocker {
+	b := &blocker{recs: recs, active: active, anchored: anchored, maxBlock: maxBlock, workers: workers}
+	seed := maphash.MakeSeed()
+	b.keys = make([][]uint64, len(blockingRules))
+	var wg sync.WaitGroup
+	for r := range blockingRules {
+		wg.Go(func() {
+			ks := make([]uint64, len(recs))
+			for i := range recs {
+				if k := blockingRules[r].key(&recs[i]); k != "" {
+					ks[i] = maphash.String(seed, k) | 1
+				}
+			}
+			b.keys[r] = ks
+		})
+	}
+	wg.Wait()
+	return b
+}
+
+// blockStats counts what blocking did, per rule.
+type blockStats struct {
+	Rule string `json:"rule"`
+	// Pairs is the number of pairs this rule added (not blocked by an
+	// earlier rule).
+	Pairs int64 `json:"pairs"`
+	// SkippedBlocks counts blocks larger than the limit, left out (a
+	// value too common to narrow anything, such as a default date).
+	SkippedBlocks int64 `json:"skipped_blocks"`
+}
+
+// pairs returns every candidate pair with an active member, each once,
+// with its comparison levels computed.
+func (b *blocker) pairs() ([]pair, []blockStats) {
+	var out []pair
+	stats := make([]blockStats, len(blockingRules))
+	for r := range blockingRules {
+		stats[r].Rule = blockingRules[r].name
+		groups := b.groups(r, &stats[r])
+		results := make([][]pair, b.workers)
+		var wg sync.WaitGroup
+		for w := 0; w < b.workers; w++ {
+			wg.Go(func() {
+				var ps []pair
+				for g := w; g < len(groups); g += b.workers {
+					ps = b.groupPairs(r, groups[g], ps)
+				}
+				results[w] = ps
+			})
+		}
+		wg.Wait()
+		for _, ps := range results {
+			stats[r].Pairs += int64(len(ps))
+			out = append(out, ps...)
+		}
+	}
+	return out, stats
+}
+
+// groups returns rule r's blocks with at least one active member and two
+// members, as lists of record indices.
+func (b *blocker) groups(r int, st *blockStats) [][]int32 {
+	type kv struct {
+		k uint64
+		i int32
+	}
+	ks := b.keys[r]
+	// Only blocks holding an active record matter: collect their keys.
+	want := map[uint64]bool{}
+	for i, k := range ks {
+		if k != 0 && b.active[i] {
+			want[k] = true
+		}
+	}
+	var members []kv
+	for i, k := range ks {
+		if k != 0 && want[k] {
+			members = append(members, kv{k, int32(i)})
+		}
+	}
+	slices.SortFunc(members, func(x, y kv) int {
+		switch {
+		case x.k < y.k:
+			return -1
+		case x.k > y.k:
+			return 1
+		}
+		return int(x.i - y.i)
+	})
+	var groups [][]int32
+	for s := 0; s < len(members); {
+		e := s + 1
+		for e < len(members) && members[e].k == members[s].k {
+			e++
+		}
+		switch n := e - s; {
+		case n > b.maxBlock:
+			st.SkippedBlocks++
+		case n >= 2:
+			g := make([]int32, n)
+			for k := range g {
+				g[k] = members[s+k].i
+			}
+			groups = append(groups, g)
+		}
+		s = e
+	}
+	return groups
+}
+
+// groupPairs appends the pairs of one block of rule r that no earlier rule
+// blocks.
+func (b *blocker) groupPairs(r int, g []int32, out []pair) []pair {
+	for x := 0; x < len(g); x++ {
+		i := g[x]
+		for y := x + 1; y < len(g); y++ {
+			j := g[y]
+			if !b.active[i] && !b.active[j] {
+				continue
+			}
+			if b.anchored[i] && b.anchored[j] {
+				continue
+			}
+			if b.blockedEarlier(r, i, j) {
+				continue
+			}
+			out = append(out, pair{a: i, b: j, p: comparePair(&b.recs[i], &b.recs[j])})
+		}
+	}
+	return out
+}
+
+func (b *blocker) blockedEarlier(r int, i, j int32) bool {
+	for e := 0; e < r; e++ {
+		if k := b.keys[e][i]; k != 0 && k == b.keys[e][j] {
+			return true
+		}
+	}
+	return false
+}
+
+// blocked reports whether any rule blocks records i and j.
+func (b *blocker) blocked(i, j int32) bool { return b.blockedEarlier(len(blockingRules), i, j) }
