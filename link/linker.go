@@ -5,6 +5,9 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"sync"
+
+	"github.com/pophealth/pophealth/models"
 )
 
 // Settings are the linkage model's settings. The defaults (DefaultSettings)
@@ -64,9 +67,13 @@ type Result struct {
 	// of a record in the same cluster.
 	Cluster []int
 	// Review lists pairs in the review band, highest probability first.
-	Review   []Pair
-	Model    *Model
-	Stats    Stats2
+	Review []Pair
+	Model  *Model
+	Stats  Stats2
+	// JoinedBy[i] says how record i joined its cluster ("nhs_number",
+	// "probabilistic" or a must-link's reason), "" when it did not (it
+	// founded the cluster, or is alone).
+	JoinedBy []string
 	pairs    []pair
 	recs     []prepared
 	blocker  *blocker
@@ -101,17 +108,45 @@ type Stats2 struct {
 // NHS number join first, then Fellegi-Sunter scores the blocked pairs and
 // pairs at or above the threshold join clusters under the guard.
 func Link(ctx context.Context, recs []Record, s Settings) (*Result, error) {
+	return link(ctx, linkJob{recs: recs}, s)
+}
+
+// linkJob is one linkage: a full one (all records active, model trained)
+// or an incremental one (only new records active, the model given, earlier
+// clusters kept).
+type linkJob struct {
+	recs []Record
+	// model, when set, is used as it is (its term frequencies are
+	// recomputed); else it is trained on recs.
+	model *Model
+	// active, when set, marks the records to compare (the new ones); the
+	// others are compared only with active records and their clusters
+	// come from mustLink.
+	active []bool
+	// mustLink pairs are joined before scoring (earlier clusters, HL7
+	// merges, clerical matches); cannotLink pairs are never put in one
+	// cluster (clerical non-matches). Must-links that contradict a
+	// cannot-link are dropped.
+	mustLink, cannotLink [][2]int32
+	// reasons[i], for mustLink[i], is recorded in Result.JoinedBy.
+	reasons []string
+}
+
+func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 	if s.Workers <= 0 {
 		s.Workers = runtime.GOMAXPROCS(0)
 	}
-	prep := make([]prepared, len(recs))
-	for i := range recs {
-		prep[i] = prepare(&recs[i])
-	}
-	res := &Result{recs: prep, Stats: Stats2{Records: len(recs)}}
+	prep := make([]prepared, len(job.recs))
+	parallel(len(prep), s.Workers, func(i int) { prep[i] = prepare(&job.recs[i]) })
+	res := &Result{recs: prep, Stats: Stats2{Records: len(prep)}, JoinedBy: make([]string, len(prep))}
 	uf := newUnionFind(len(prep))
+	cl := &clusterer{recs: prep, uf: uf, guard: s.GuardMean, cannot: map[[2]int32]bool{}}
+	for _, p := range job.cannotLink {
+		cl.cannot[ordered(p[0], p[1])] = true
+	}
 
-	// Deterministic: usable NHS numbers.
+	// Deterministic: usable NHS numbers. Only groups with an active record
+	// matter in an incremental run.
 	groups := nhsGroups(prep, s.MaxNHSGroup)
 	anchored := make([]bool, len(prep))
 	for _, g := range groups {
@@ -122,16 +157,23 @@ func Link(ctx context.Context, recs []Record, s Settings) (*Result, error) {
 			anchored[i] = true
 		}
 	}
-	model := &Model{}
-	model.estimateU(prep, s.RandomPairs, s.Workers)
-	model.estimateTF(prep)
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	active := job.active
+	if active == nil {
+		active = make([]bool, len(prep))
+		for i := range active {
+			active[i] = !anchored[i]
+		}
 	}
-
-	active := make([]bool, len(prep))
-	for i := range active {
-		active[i] = !anchored[i]
+	var within []pair
+	for _, g := range groups {
+		if job.active != nil && !slices.ContainsFunc(g, func(i int32) bool { return active[i] }) {
+			continue
+		}
+		for x := 0; x < len(g); x++ {
+			for y := x + 1; y < len(g); y++ {
+				within = append(within, pair{a: g[x], b: g[y], p: comparePair(&prep[g[x]], &prep[g[y]])})
+			}
+		}
 	}
 	bl := newBlocker(prep, active, anchored, s.MaxBlock, s.Workers)
 	cands, bstats := bl.pairs()
@@ -139,60 +181,43 @@ func Link(ctx context.Context, recs []Record, s Settings) (*Result, error) {
 		return nil, err
 	}
 
-	// Train: the deterministic matches (pairs sharing a usable NHS
-	// number, and pairs agreeing exactly on names and date of birth) seed
-	// m; EM over them and the blocked pairs estimates m and the share of
-	// matches.
-	hist := map[pattern]float64{}
-	seed := newParams()
-	seeds := 0.0
-	var within []pair
-	for _, g := range groups {
-		for x := 0; x < len(g); x++ {
-			for y := x + 1; y < len(g); y++ {
-				p := pair{a: g[x], b: g[y], p: comparePair(&prep[g[x]], &prep[g[y]])}
-				within = append(within, p)
-			}
-		}
+	model := job.model
+	if model == nil {
+		model = &Model{}
+		model.estimateU(prep, s.RandomPairs, s.Workers)
+		res.Stats.EMIterations, res.Stats.DeterministicPrior = model.train(prep, within, cands, s)
 	}
-	for _, p := range within {
-		hist[p.p]++
-		addSeed(seed, p.p)
-		seeds++
-	}
-	for _, p := range cands {
-		hist[p.p]++
-		if deterministic(p.p) {
-			addSeed(seed, p.p)
-			seeds++
-		}
-	}
-	m0 := defaultM()
-	if seeds >= 10 {
-		m0 = normalise(seed, 1)
-	}
-	em := model.estimateM(hist, m0, model.U, s.EMIterations)
-	n := float64(len(prep))
-	allPairs := n * (n - 1) / 2
-	if allPairs < 1 {
-		allPairs = 1
-	}
-	model.Prior = clamp(em.blockedMatches/allPairs, 1e-12, 0.5)
-	res.Stats.EMIterations = em.iterations
-	res.Stats.Prior = model.Prior
-	res.Stats.DeterministicPrior = seeds / allPairs
+	model.estimateTF(prep)
+	cl.model = model
 	res.Model = model
+	res.Stats.Prior = model.Prior
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 
+	// Must-links first: they are facts (an earlier run's clusters, HL7
+	// merges, clerical decisions).
+	for k, p := range job.mustLink {
+		if cl.force(int(p[0]), int(p[1])) {
+			res.JoinedBy[p[1]] = job.reasons[k]
+		}
+	}
 	// Check the deterministic links: a record whose details disagree with
 	// every other record of its NHS number is detached from it and linked
 	// probabilistically like a record without a number.
 	detached := checkGroups(model, prep, groups, within, s.Threshold)
 	for _, g := range groups {
-		for _, i := range g {
-			if !detached[i] && len(g) > 1 {
-				uf.union(int(g[0]), int(i))
-				res.Stats.Anchored++
+		if len(g) < 2 {
+			continue
+		}
+		for _, i := range g[1:] {
+			if detached[i] || detached[g[0]] {
+				continue
 			}
+			if cl.force(int(g[0]), int(i)) && res.JoinedBy[i] == "" {
+				res.JoinedBy[i] = models.LinkByNHSNumber
+			}
+			res.Stats.Anchored++
 		}
 	}
 	if len(detached) > 0 {
@@ -213,28 +238,46 @@ func Link(ctx context.Context, recs []Record, s Settings) (*Result, error) {
 	res.Stats.CandidatePairs = len(cands)
 	res.Stats.Blocking = bstats
 
-	// Score and cluster.
-	scored := make([]Pair, 0, len(cands)/4)
-	threshold := Weight(s.Threshold)
+	// Score, strongest first, and join under the guard.
+	scored := make([][]Pair, s.Workers)
 	reviewLow := Weight(s.ReviewBelow)
-	for _, p := range cands {
-		w := model.score(&prep[p.a], &prep[p.b], p.p)
-		if w >= reviewLow {
-			scored = append(scored, Pair{A: int(p.a), B: int(p.b), Weight: w, Probability: Probability(w)})
-		}
+	var wg sync.WaitGroup
+	for w := range s.Workers {
+		wg.Go(func() {
+			var out []Pair
+			for k := w; k < len(cands); k += s.Workers {
+				p := cands[k]
+				if wt := model.score(&prep[p.a], &prep[p.b], p.p); wt >= reviewLow {
+					out = append(out, Pair{A: int(p.a), B: int(p.b), Weight: wt, Probability: Probability(wt)})
+				}
+			}
+			scored[w] = out
+		})
 	}
-	sort.Slice(scored, func(i, j int) bool { return scored[i].Weight > scored[j].Weight })
-	cl := &clusterer{model: model, recs: prep, uf: uf, guard: s.GuardMean}
-	for _, p := range scored {
+	wg.Wait()
+	all := slices.Concat(scored...)
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Weight != all[j].Weight {
+			return all[i].Weight > all[j].Weight
+		}
+		return all[i].A < all[j].A || all[i].A == all[j].A && all[i].B < all[j].B
+	})
+	threshold := Weight(s.Threshold)
+	for _, p := range all {
 		if p.Weight < threshold {
 			break
 		}
 		res.Stats.Links++
-		if !cl.join(p.A, p.B) {
+		switch joined, refused := cl.join(p.A, p.B); {
+		case refused:
 			res.Stats.GuardRefused++
+		case joined:
+			if res.JoinedBy[p.B] == "" {
+				res.JoinedBy[p.B] = "probabilistic"
+			}
 		}
 	}
-	for _, p := range scored {
+	for _, p := range all {
 		if p.Probability >= s.ReviewBelow && p.Probability < s.ReviewAbove {
 			res.Review = append(res.Review, p)
 		}
@@ -247,6 +290,59 @@ func Link(ctx context.Context, recs []Record, s Settings) (*Result, error) {
 	res.pairs = cands
 	res.blocker, res.anchored = bl, anchored
 	return res, nil
+}
+
+// train estimates m and the prior: the deterministic matches (pairs
+// sharing a usable NHS number, and pairs agreeing exactly on names and
+// date of birth) seed m, and EM over them and the blocked pairs estimates
+// m and the expected number of matches, which over all pairs is the prior.
+// It returns EM's iterations and the prior the deterministic rules alone
+// would give.
+func (m *Model) train(prep []prepared, within, cands []pair, s Settings) (int, float64) {
+	hist := map[pattern]float64{}
+	seed := newParams()
+	seeds := 0.0
+	for _, p := range within {
+		hist[p.p]++
+		addSeed(seed, p.p)
+		seeds++
+	}
+	for _, p := range cands {
+		hist[p.p]++
+		if deterministic(p.p) {
+			addSeed(seed, p.p)
+			seeds++
+		}
+	}
+	m0 := defaultM()
+	if seeds >= 10 {
+		m0 = normalise(seed, 1)
+	}
+	em := m.estimateM(hist, m0, m.U, s.EMIterations)
+	n := float64(len(prep))
+	allPairs := max(n*(n-1)/2, 1)
+	m.Prior = clamp(em.blockedMatches/allPairs, 1e-12, 0.5)
+	return em.iterations, seeds / allPairs
+}
+
+// parallel calls f(i) for i in [0, n) on workers goroutines.
+func parallel(n, workers int, f func(i int)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func ordered(a, b int32) [2]int32 {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]int32{a, b}
 }
 
 // deterministic reports whether a pattern passes the deterministic rule
@@ -333,26 +429,54 @@ func detachedMask(n int, d map[int32]bool) []bool {
 	return m
 }
 
-// clusterer joins clusters edge by edge, strongest first, under a guard.
+// clusterer joins clusters edge by edge, strongest first, under a guard
+// and the clerical cannot-links.
 type clusterer struct {
-	model *Model
-	recs  []prepared
-	uf    *unionFind
-	guard float64
+	model  *Model
+	recs   []prepared
+	uf     *unionFind
+	guard  float64
+	cannot map[[2]int32]bool
 }
 
-// join links records a and b unless they are in one cluster already or
-// the guard refuses; it reports false when the guard refused.
-func (c *clusterer) join(a, b int) bool {
+// join links records a and b's clusters unless they are one already, the
+// guard refuses or a cannot-link forbids it. joined says the clusters
+// were joined now; refused that the guard refused.
+func (c *clusterer) join(a, b int) (joined, refused bool) {
 	ra, rb := c.uf.find(a), c.uf.find(b)
-	if ra == rb {
-		return true
+	if ra == rb || c.forbidden(ra, rb) {
+		return false, false
 	}
 	if c.guard > 0 && !c.guardOK(ra, rb) {
+		return false, true
+	}
+	c.uf.union(ra, rb)
+	return true, false
+}
+
+// force joins a and b's clusters unless a cannot-link forbids it; it
+// reports whether they were joined now.
+func (c *clusterer) force(a, b int) bool {
+	ra, rb := c.uf.find(a), c.uf.find(b)
+	if ra == rb || c.forbidden(ra, rb) {
 		return false
 	}
 	c.uf.union(ra, rb)
 	return true
+}
+
+// forbidden reports whether a cannot-link joins members of the two sets.
+func (c *clusterer) forbidden(ra, rb int) bool {
+	if len(c.cannot) == 0 {
+		return false
+	}
+	for p := range c.cannot {
+		x, y := c.uf.find(int(p[0])), c.uf.find(int(p[1]))
+		if x == ra && y == rb || x == rb && y == ra {
+			return true
+		}
+	}
+	return false
 }
 
 // maxGuardPairs bounds the cross pairs the guard scores; past it a
