@@ -85,6 +85,7 @@ Quick start:
 		newRiskCmd(g),
 		newCohortCmd(g),
 		newMLLPCmd(g),
+		newLinkCmd(g),
 	)
 	return root
 }
