@@ -1,5 +1,7 @@
 package link
 
+import "fmt"
+
 // Metrics are pairwise linkage quality figures against ground truth.
 type Metrics struct {
 	Records   int `json:"records"`
@@ -19,32 +21,17 @@ type Metrics struct {
 
 // Evaluate scores res against truth, the true entity of each record.
 func Evaluate(res *Result, truth []string) Metrics {
-	m := Metrics{Records: len(truth)}
+	pred := make([]string, len(res.Cluster))
+	for i, c := range res.Cluster {
+		pred[i] = fmt.Sprint(c)
+	}
+	m := Score(pred, truth)
 	byTruth := map[string][]int32{}
 	for i, t := range truth {
 		byTruth[t] = append(byTruth[t], int32(i))
 	}
-	cell := map[[2]int]int{}
-	size := map[int]int{}
-	truthID := map[string]int{}
-	for i, t := range truth {
-		id, ok := truthID[t]
-		if !ok {
-			id = len(truthID)
-			truthID[t] = id
-		}
-		cell[[2]int{res.Cluster[i], id}]++
-		size[res.Cluster[i]]++
-	}
-	for _, n := range size {
-		m.PredictedPairs += n * (n - 1) / 2
-	}
-	for _, n := range cell {
-		m.TruePositives += n * (n - 1) / 2
-	}
 	compared := 0
 	for _, g := range byTruth {
-		m.TruePairs += len(g) * (len(g) - 1) / 2
 		for x := 0; x < len(g); x++ {
 			for y := x + 1; y < len(g); y++ {
 				if res.compared(g[x], g[y]) {
@@ -53,12 +40,36 @@ func Evaluate(res *Result, truth []string) Metrics {
 			}
 		}
 	}
+	m.BlockingRecall = ratio(compared, m.TruePairs)
+	return m
+}
+
+// Score compares a partition of records (pred[i] is record i's predicted
+// entity) with the truth, pairwise. BlockingRecall is left zero.
+func Score(pred, truth []string) Metrics {
+	m := Metrics{Records: len(truth)}
+	cell := map[[2]string]int{}
+	size := map[string]int{}
+	sizeT := map[string]int{}
+	for i, t := range truth {
+		cell[[2]string{pred[i], t}]++
+		size[pred[i]]++
+		sizeT[t]++
+	}
+	for _, n := range size {
+		m.PredictedPairs += n * (n - 1) / 2
+	}
+	for _, n := range sizeT {
+		m.TruePairs += n * (n - 1) / 2
+	}
+	for _, n := range cell {
+		m.TruePositives += n * (n - 1) / 2
+	}
 	m.Precision = ratio(m.TruePositives, m.PredictedPairs)
 	m.Recall = ratio(m.TruePositives, m.TruePairs)
 	if m.Precision+m.Recall > 0 {
 		m.F1 = 2 * m.Precision * m.Recall / (m.Precision + m.Recall)
 	}
-	m.BlockingRecall = ratio(compared, m.TruePairs)
 	return m
 }
 

@@ -222,3 +222,22 @@ func Decide(ctx context.Context, lk *lake.Lake, batchID, a, b, decision, by stri
 	}
 	return nil
 }
+
+// Persons returns the person in force for every source patient the index
+// has linked, by source id (feed/local_id).
+func Persons(ctx context.Context, lk *lake.Lake) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ix, err := loadIndex(lk)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ix.sources))
+	for i, s := range ix.sources {
+		if ix.assigned[i] != "" {
+			out[s.id] = ix.assigned[i]
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,87 @@
+package jobs
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/link"
+	"github.com/pophealth/pophealth/pseudonymise"
+	"github.com/pophealth/pophealth/synth"
+)
+
+// sourceTruth reads synth's truth.csv as source patient (feed/local_id)
+// to true person.
+func sourceTruth(t *testing.T, feeds string) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(feeds, "truth.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string]string{}
+	for _, r := range rows[1:] {
+		truth[link.SourceID(r[0], r[2])] = r[3]
+	}
+	return truth
+}
+
+// personLevel scores the index's persons against the truth over the
+// source patients both know.
+func personLevel(t *testing.T, lk *lake.Lake, truth map[string]string) link.Metrics {
+	t.Helper()
+	persons, err := link.Persons(context.Background(), lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pred, want []string
+	for s, p := range persons {
+		if tr, ok := truth[s]; ok {
+			pred, want = append(pred, p), append(want, tr)
+		}
+	}
+	if len(pred) < len(truth)*9/10 {
+		t.Fatalf("index links %d of %d true source patients", len(pred), len(truth))
+	}
+	return link.Score(pred, want)
+}
+
+// TestLink_SyntheticPopulationQuality links a synthetic population with 5%
+// of records lacking an NHS number and 1% carrying a wrong one (synth's
+// defaults) and checks the person-level floors of issue 4.
+func TestLink_SyntheticPopulationQuality(t *testing.T) {
+	dir := t.TempDir()
+	opts := synth.DefaultOptions()
+	opts.People, opts.Seed, opts.OutDir = 3000, 11, filepath.Join(dir, "feeds")
+	if _, err := synth.Generate(context.Background(), opts, nil); err != nil {
+		t.Fatal(err)
+	}
+	lk, err := lake.Open(filepath.Join(dir, "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pseudonymise.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{opts.OutDir}, Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Link(context.Background(), lk, LinkOptions{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := personLevel(t, lk, sourceTruth(t, opts.OutDir))
+	t.Logf("%d source patients, %d people: precision %.5f recall %.5f F1 %.5f (%d NHS links rejected)",
+		res.Sources, res.Persons, m.Precision, m.Recall, m.F1, res.Stats.Detached)
+	if m.Precision < 0.999 || m.Recall < 0.99 {
+		t.Errorf("precision %.5f recall %.5f, want at least 0.999 and 0.99", m.Precision, m.Recall)
+	}
+}
