@@ -10,6 +10,7 @@ import (
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/link"
 	"github.com/pophealth/pophealth/pseudonymise"
+	"github.com/pophealth/pophealth/queries"
 	"github.com/pophealth/pophealth/synth"
 )
 
@@ -74,6 +75,7 @@ func TestLink_SyntheticPopulationQuality(t *testing.T) {
 	if _, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{opts.OutDir}, Key: key}); err != nil {
 		t.Fatal(err)
 	}
+	unlinked := distinctPersonKeys(t, lk)
 	res, err := Link(context.Background(), lk, LinkOptions{Key: key})
 	if err != nil {
 		t.Fatal(err)
@@ -84,4 +86,25 @@ func TestLink_SyntheticPopulationQuality(t *testing.T) {
 	if m.Precision < 0.999 || m.Recall < 0.99 {
 		t.Errorf("precision %.5f recall %.5f, want at least 0.999 and 0.99", m.Precision, m.Recall)
 	}
+
+	// The query views see linked people: rows written under the ingest
+	// job's ids follow the key map.
+	if n := distinctPersonKeys(t, lk); n != res.Persons || unlinked <= n {
+		t.Errorf("query views show %d people (%d before linkage), linkage found %d", n, unlinked, res.Persons)
+	}
+}
+
+// distinctPersonKeys counts the people the query views show.
+func distinctPersonKeys(t *testing.T, lk *lake.Lake) int {
+	t.Helper()
+	eng, err := queries.Open(context.Background(), lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	res, err := eng.Query(context.Background(), `SELECT count(DISTINCT person_key) FROM person`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(res.Rows[0][0].(int64))
 }

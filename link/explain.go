@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pophealth/pophealth/lake"
@@ -240,4 +241,26 @@ func Persons(ctx context.Context, lk *lake.Lake) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// KeyMap returns the pseudonymised key map in force (lake/pseudo/
+// person_key_map): each person key lake rows were written under that now
+// belongs to another person, mapped to that person's key. Keys mapped back
+// to themselves are left out. The map holds pseudonyms only, so the query
+// engine may read it.
+func KeyMap(lk *lake.Lake) (map[string]string, error) {
+	rows, err := readAll[models.PersonKeyMapRow](lk, KeyMapDir)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(rows, func(a, b models.PersonKeyMapRow) int { return strings.Compare(a.BatchID, b.BatchID) })
+	m := map[string]string{}
+	for _, r := range rows {
+		if r.FromKey == r.ToKey {
+			delete(m, r.FromKey)
+		} else {
+			m[r.FromKey] = r.ToKey
+		}
+	}
+	return m, nil
 }
