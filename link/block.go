@@ -11,44 +11,45 @@ import (
 // rules are a union: a pair is compared when any rule blocks it, once.
 type blockingRule struct {
 	name string
-	key  func(p *prepared) string
+	key  func(p *prepared) key
+	// parts is how many parts the key has; all must be present.
+	parts int
 }
 
 // blockingRules are the default rules. Each needs all its fields: a record
 // lacking one is not blocked by that rule (another may block it).
 var blockingRules = []blockingRule{
-	{"nhs_number", func(p *prepared) string { return p.nhs }},
-	{"birth_date", func(p *prepared) string { return p.dob }},
-	{"birth_date+sex+postcode_district", func(p *prepared) string { return join(p.dob, p.sex, p.pcDistr) }},
-	{"family_phonetic+birth_year", func(p *prepared) string { return join(p.familyPh, year(p.dob)) }},
-	{"given_phonetic+birth_year", func(p *prepared) string { return join(p.givenPh, year(p.dob)) }},
+	{"nhs_number", func(p *prepared) key { return key{p.nhs} }, 1},
+	{"birth_date", func(p *prepared) key { return key{p.dob} }, 1},
+	{"birth_date+sex+postcode_district", func(p *prepared) key { return key{p.dob, p.sex, p.pcDistr} }, 3},
+	{"family_phonetic+birth_year", func(p *prepared) key { return key{p.familyPh, year(p.dob)} }, 2},
+	{"given_phonetic+birth_year", func(p *prepared) key { return key{p.givenPh, year(p.dob)} }, 2},
 	// Sorted, so that names written in each other's place block too.
-	{"name_phonetics", func(p *prepared) string { return join(min(p.givenPh, p.familyPh), max(p.givenPh, p.familyPh)) }},
-	{"given_phonetic+postcode", func(p *prepared) string { return join(p.givenPh, p.postcode) }},
-	{"family_phonetic+postcode", func(p *prepared) string { return join(p.familyPh, p.postcode) }},
-	{"family_phonetic+locality", func(p *prepared) string { return join(p.familyPh, p.locality) }},
-	{"given_phonetic+locality", func(p *prepared) string { return join(p.givenPh, p.locality) }},
-	{"identifier", func(p *prepared) string { return p.ident }},
-	{"email", func(p *prepared) string { return p.email }},
+	{"name_phonetics", func(p *prepared) key { return key{min(p.givenPh, p.familyPh), max(p.givenPh, p.familyPh)} }, 2},
+	{"given_phonetic+postcode", func(p *prepared) key { return key{p.givenPh, p.postcode} }, 2},
+	{"family_phonetic+postcode", func(p *prepared) key { return key{p.familyPh, p.postcode} }, 2},
+	{"family_phonetic+locality", func(p *prepared) key { return key{p.familyPh, p.locality} }, 2},
+	{"given_phonetic+locality", func(p *prepared) key { return key{p.givenPh, p.locality} }, 2},
+	{"identifier", func(p *prepared) key { return key{p.ident} }, 1},
+	{"email", func(p *prepared) key { return key{p.email} }, 1},
 }
 
-// join returns the parts joined by a separator, or "" if any is empty.
-func join(parts ...string) string {
-	n := 0
-	for _, s := range parts {
-		if s == "" {
-			return ""
+// key is a blocking key: up to three field values, all of which must be
+// present ("" in a used part means the record is not blocked).
+type key [3]string
+
+// hash returns a hash of the key's first parts values, or 0 when one is
+// missing.
+func (k key) hash(h *maphash.Hash, parts int) uint64 {
+	h.Reset()
+	for _, v := range k[:parts] {
+		if v == "" {
+			return 0
 		}
-		n += len(s) + 1
+		h.WriteString(v)
+		h.WriteByte(0)
 	}
-	b := make([]byte, 0, n)
-	for i, s := range parts {
-		if i > 0 {
-			b = append(b, 0)
-		}
-		b = append(b, s...)
-	}
-	return string(b)
+	return h.Sum64() | 1
 }
 
 func year(dob string) string {
@@ -87,11 +88,12 @@ func newBlocker(recs []prepared, active, anchored []bool, maxBlock, workers int)
 	var wg sync.WaitGroup
 	for r := range blockingRules {
 		wg.Go(func() {
+			var h maphash.Hash
+			h.SetSeed(seed)
+			rule := blockingRules[r]
 			ks := make([]uint64, len(recs))
 			for i := range recs {
-				if k := blockingRules[r].key(&recs[i]); k != "" {
-					ks[i] = maphash.String(seed, k) | 1
-				}
+				ks[i] = rule.key(&recs[i]).hash(&h, rule.parts)
 			}
 			b.keys[r] = ks
 		})

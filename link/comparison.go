@@ -138,8 +138,13 @@ func editLevels(x, y string, maxEdits ...int) int {
 	if x == y {
 		return 1
 	}
-	if maxEdits[0] == 1 && compare.WithinOneEdit(x, y) {
-		return 2
+	if maxEdits[0] == 1 {
+		if compare.WithinOneEdit(x, y) {
+			return 2
+		}
+		if len(maxEdits) == 1 {
+			return 3
+		}
 	}
 	d := compare.DamerauLevenshtein(x, y)
 	for k, m := range maxEdits {

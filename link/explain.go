@@ -133,7 +133,7 @@ func ExplainSources(ctx context.Context, lk *lake.Lake, a, b string, s Settings)
 	for i := range ix.sources {
 		prep[i] = prepare(&ix.sources[i].rec)
 	}
-	ix.model.estimateTF(prep)
+	ix.model.estimateTF(prep, nil)
 	e := ix.model.explain(&prep[ia], &prep[ib])
 	e.A, e.B, e.Threshold = a, b, s.Threshold
 	e.Linked = ix.assigned[ia] != "" && ix.assigned[ia] == ix.assigned[ib]

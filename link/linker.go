@@ -145,14 +145,14 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		cl.cannot[ordered(p[0], p[1])] = true
 	}
 
-	// Deterministic: usable NHS numbers. Only groups with an active record
-	// matter in an incremental run.
+	// Deterministic: usable NHS numbers. A record with one is anchored:
+	// two anchored records are never compared (the same number is linked
+	// already, different numbers are different people), so only records
+	// without a usable number are active in a full run. Only groups with
+	// an active record matter in an incremental run.
 	groups := nhsGroups(prep, s.MaxNHSGroup)
 	anchored := make([]bool, len(prep))
 	for _, g := range groups {
-		if len(g) < 2 {
-			continue
-		}
 		for _, i := range g {
 			anchored[i] = true
 		}
@@ -187,7 +187,7 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		model.estimateU(prep, s.RandomPairs, s.Workers)
 		res.Stats.EMIterations, res.Stats.DeterministicPrior = model.train(prep, within, cands, s)
 	}
-	model.estimateTF(prep)
+	model.estimateTF(prep, job.active)
 	cl.model = model
 	res.Model = model
 	res.Stats.Prior = model.Prior

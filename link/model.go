@@ -148,19 +148,42 @@ func normalise(counts [][]float64, pseudo float64) [][]float64 {
 }
 
 // estimateTF records each value's share for the comparisons adjusted for
-// term frequency.
-func (m *Model) estimateTF(recs []prepared) {
+// term frequency. When only some records will be compared (active set),
+// only their values are counted, against all records.
+func (m *Model) estimateTF(recs []prepared, active []bool) {
 	m.tf = make([]map[string]float64, len(comparisons))
 	for c, cmp := range comparisons {
 		if cmp.value == nil {
 			continue
 		}
-		counts := map[string]int{}
+		var counts map[string]int
+		if active != nil {
+			counts = map[string]int{}
+			for i := range recs {
+				if active[i] {
+					if v := cmp.value(&recs[i]); v != "" {
+						counts[v] = 0
+					}
+				}
+			}
+		}
 		total := 0
-		for i := range recs {
-			if v := cmp.value(&recs[i]); v != "" {
-				counts[v]++
-				total++
+		if counts == nil {
+			counts = map[string]int{}
+			for i := range recs {
+				if v := cmp.value(&recs[i]); v != "" {
+					counts[v]++
+					total++
+				}
+			}
+		} else {
+			for i := range recs {
+				if v := cmp.value(&recs[i]); v != "" {
+					total++
+					if _, ok := counts[v]; ok {
+						counts[v]++
+					}
+				}
 			}
 		}
 		f := make(map[string]float64, len(counts))

@@ -392,13 +392,43 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 		cluster int
 		n       int
 	}
-	// members[cluster][earlier id] = count
+	// A cluster whose members all had the same earlier id keeps it; only
+	// the others need counting. prev[c] is that id, mixed[c] says the
+	// cluster holds a new source or several ids.
+	n := len(ix.sources)
+	prev, mixed := make([]string, n), make([]bool, n)
+	for i, p := range ix.assigned {
+		c := lr.Cluster[i]
+		switch {
+		case p == "":
+			mixed[c] = true
+		case prev[c] == "":
+			prev[c] = p
+		case prev[c] != p:
+			mixed[c] = true
+		}
+	}
+	// An earlier id split over several pure clusters is contested: count
+	// those clusters as mixed.
+	pure := map[string]int{}
+	for c := range n {
+		if !mixed[c] && prev[c] != "" {
+			pure[prev[c]]++
+		}
+	}
+	for c := range n {
+		if !mixed[c] && prev[c] != "" && pure[prev[c]] > 1 {
+			mixed[c] = true
+		}
+	}
+	// members[cluster][earlier id] = count, for mixed clusters and the
+	// earlier ids they hold.
 	members := map[int]map[string]int{}
 	for i, p := range ix.assigned {
-		if p == "" {
+		c := lr.Cluster[i]
+		if p == "" || !mixed[c] {
 			continue
 		}
-		c := lr.Cluster[i]
 		if members[c] == nil {
 			members[c] = map[string]int{}
 		}
@@ -412,11 +442,24 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 			}
 		}
 	}
+	// An id some pure cluster keeps is not available to mixed ones.
+	for c := range n {
+		if !mixed[c] && prev[c] != "" {
+			if o, ok := owner[prev[c]]; !ok || o.n < n {
+				owner[prev[c]] = count{c, n}
+			}
+		}
+	}
 	clusterID := map[int]string{}
 	var merges []models.PersonMergeRow
 	used := map[string]bool{}
 	for p := range owner {
 		used[p] = true
+	}
+	for c := range n {
+		if !mixed[c] && prev[c] != "" {
+			clusterID[c] = prev[c]
+		}
 	}
 	for _, c := range slices.Sorted(maps.Keys(members)) {
 		var owned []string
@@ -471,10 +514,20 @@ func mergeReason(lr *Result, ix *index, c int, p string) string {
 // each ingest id whose person differs, its pseudonym maps to the person's;
 // a mapping no longer true maps back to itself.
 func (ix *index) keyMapRows(persons []string, ps *pseudonymise.Pseudonymiser, batchID string) []models.PersonKeyMapRow {
+	// Only ingest ids with a source whose person changed can change.
+	touched := map[string]bool{}
+	for i, s := range ix.sources {
+		if persons[i] != ix.assigned[i] {
+			touched[s.ingestID] = true
+		}
+	}
 	// Sources sharing an ingest id (linked by NHS number at ingest) share
 	// lake rows: they follow the person most of them are in.
 	votes := map[string]map[string]int{}
 	for i, s := range ix.sources {
+		if !touched[s.ingestID] {
+			continue
+		}
 		if votes[s.ingestID] == nil {
 			votes[s.ingestID] = map[string]int{}
 		}
