@@ -150,11 +150,18 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 	// already, different numbers are different people), so only records
 	// without a usable number are active in a full run. Only groups with
 	// an active record matter in an incremental run.
-	groups := nhsGroups(prep, s.MaxNHSGroup)
+	groups := nhsGroups(prep, s.MaxNHSGroup, job.active)
 	anchored := make([]bool, len(prep))
 	for _, g := range groups {
 		for _, i := range g {
 			anchored[i] = true
+		}
+	}
+	if job.active != nil {
+		// Groups were formed for active records only; every other record
+		// with a usable number is anchored all the same.
+		for i := range prep {
+			anchored[i] = anchored[i] || prep[i].nhsUsable && !job.active[i]
 		}
 	}
 	active := job.active
@@ -361,10 +368,22 @@ func clamp(v, lo, hi float64) float64 { return max(lo, min(hi, v)) }
 
 // nhsGroups groups records by usable NHS number, leaving out numbers
 // shared by more than maxGroup records.
-func nhsGroups(recs []prepared, maxGroup int) [][]int32 {
+//
+// With active set, only the groups of numbers an active record has are
+// formed.
+func nhsGroups(recs []prepared, maxGroup int, active []bool) [][]int32 {
+	var wanted map[string]bool
+	if active != nil {
+		wanted = map[string]bool{}
+		for i := range recs {
+			if active[i] && recs[i].nhsUsable {
+				wanted[recs[i].nhs] = true
+			}
+		}
+	}
 	by := map[string][]int32{}
 	for i := range recs {
-		if recs[i].nhsUsable {
+		if recs[i].nhsUsable && (wanted == nil || wanted[recs[i].nhs]) {
 			by[recs[i].nhs] = append(by[recs[i].nhs], int32(i))
 		}
 	}
