@@ -114,9 +114,10 @@ type blockStats struct {
 }
 
 // pairs returns every candidate pair with an active member, each once,
-// with its comparison levels computed.
-func (b *blocker) pairs() ([]pair, []blockStats) {
-	var out []pair
+// with its comparison levels computed, in chunks (one per worker and rule:
+// never copied into one slice, which would double the peak memory).
+func (b *blocker) pairs() ([][]pair, []blockStats) {
+	var out [][]pair
 	stats := make([]blockStats, len(blockingRules))
 	for r := range blockingRules {
 		stats[r].Rule = blockingRules[r].name
@@ -135,7 +136,7 @@ func (b *blocker) pairs() ([]pair, []blockStats) {
 		wg.Wait()
 		for _, ps := range results {
 			stats[r].Pairs += int64(len(ps))
-			out = append(out, ps...)
+			out = append(out, ps)
 		}
 	}
 	return out, stats

@@ -131,7 +131,7 @@ func ExplainSources(ctx context.Context, lk *lake.Lake, a, b string, s Settings)
 	}
 	prep := make([]prepared, len(ix.sources))
 	for i := range ix.sources {
-		prep[i] = prepare(&ix.sources[i].rec)
+		prep[i] = prepare(&ix.recs[i])
 	}
 	ix.model.estimateTF(prep, nil)
 	e := ix.model.explain(&prep[ia], &prep[ib])

@@ -47,7 +47,7 @@ func DefaultSettings() Settings {
 		GuardMean:    0.5,
 		RandomPairs:  250_000,
 		EMIterations: 50,
-		MaxBlock:     2000,
+		MaxBlock:     500,
 		MaxNHSGroup:  100,
 	}
 }
@@ -74,7 +74,6 @@ type Result struct {
 	// "probabilistic" or a must-link's reason), "" when it did not (it
 	// founded the cluster, or is alone).
 	JoinedBy []string
-	pairs    []pair
 	recs     []prepared
 	blocker  *blocker
 	anchored []bool
@@ -236,13 +235,19 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		// add them now.
 		extra := newBlocker(prep, detachedMask(len(prep), detached), anchored, s.MaxBlock, s.Workers)
 		more, _ := extra.pairs()
-		for _, p := range more {
-			if !active[p.a] && !active[p.b] {
-				cands = append(cands, p)
+		for _, chunk := range more {
+			var keep []pair
+			for _, p := range chunk {
+				if !active[p.a] && !active[p.b] {
+					keep = append(keep, p)
+				}
 			}
+			cands = append(cands, keep)
 		}
 	}
-	res.Stats.CandidatePairs = len(cands)
+	for _, chunk := range cands {
+		res.Stats.CandidatePairs += len(chunk)
+	}
 	res.Stats.Blocking = bstats
 
 	// Score, strongest first, and join under the guard.
@@ -253,15 +258,17 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		wg.Go(func() {
 			var out []Pair
 			for k := w; k < len(cands); k += s.Workers {
-				p := cands[k]
-				if wt := model.score(&prep[p.a], &prep[p.b], p.p); wt >= reviewLow {
-					out = append(out, Pair{A: int(p.a), B: int(p.b), Weight: wt, Probability: Probability(wt)})
+				for _, p := range cands[k] {
+					if wt := model.score(&prep[p.a], &prep[p.b], p.p); wt >= reviewLow {
+						out = append(out, Pair{A: int(p.a), B: int(p.b), Weight: wt, Probability: Probability(wt)})
+					}
 				}
 			}
 			scored[w] = out
 		})
 	}
 	wg.Wait()
+	cands = nil
 	all := slices.Concat(scored...)
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].Weight != all[j].Weight {
@@ -294,7 +301,6 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		res.Cluster[i] = uf.smallest(i)
 	}
 	res.Stats.Clusters = uf.sets
-	res.pairs = cands
 	res.blocker, res.anchored = bl, anchored
 	return res, nil
 }
@@ -305,7 +311,7 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 // m and the expected number of matches, which over all pairs is the prior.
 // It returns EM's iterations and the prior the deterministic rules alone
 // would give.
-func (m *Model) train(prep []prepared, within, cands []pair, s Settings) (int, float64) {
+func (m *Model) train(prep []prepared, within []pair, cands [][]pair, s Settings) (int, float64) {
 	hist := map[pattern]float64{}
 	seed := newParams()
 	seeds := 0.0
@@ -314,11 +320,13 @@ func (m *Model) train(prep []prepared, within, cands []pair, s Settings) (int, f
 		addSeed(seed, p.p)
 		seeds++
 	}
-	for _, p := range cands {
-		hist[p.p]++
-		if deterministic(p.p) {
-			addSeed(seed, p.p)
-			seeds++
+	for _, chunk := range cands {
+		for _, p := range chunk {
+			hist[p.p]++
+			if deterministic(p.p) {
+				addSeed(seed, p.p)
+				seeds++
+			}
 		}
 	}
 	m0 := defaultM()

@@ -73,7 +73,6 @@ type source struct {
 	feed     string
 	localID  string
 	ingestID string
-	rec      Record
 }
 
 // SourceID names a source patient as commands show it: feed/local_id.
@@ -82,10 +81,11 @@ func SourceID(feed, localID string) string { return feed + "/" + localID }
 // index is the master person index as read from the lake.
 type index struct {
 	sources []source
-	byID    map[string]int
+	// recs[i] is source i's details as linkage compares them.
+	recs []Record
+	byID map[string]int
 	// assigned[i] is source i's person id in force, "" if never linked.
 	assigned []string
-	keyMap   map[string]string // from_key -> to_key in force
 	merges   []models.MergeRow
 	labels   map[[2]string]models.LinkLabelRow
 	model    *Model
@@ -115,7 +115,7 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &index{byID: map[string]int{}, keyMap: map[string]string{}, labels: map[[2]string]models.LinkLabelRow{}}
+	ix := &index{byID: map[string]int{}, labels: map[[2]string]models.LinkLabelRow{}}
 	slices.SortStableFunc(links, func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
 	for _, r := range links {
 		id := SourceID(r.Feed, r.LocalID)
@@ -123,11 +123,12 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 		if !ok {
 			i = len(ix.sources)
 			ix.byID[id] = i
-			ix.sources = append(ix.sources, source{id: id, feed: r.Feed, localID: r.LocalID, ingestID: r.PersonID, rec: Record{ID: id}})
+			ix.sources = append(ix.sources, source{id: id, feed: r.Feed, localID: r.LocalID, ingestID: r.PersonID})
+			ix.recs = append(ix.recs, Record{ID: id})
 		}
 		// Later rows add what earlier ones lacked (an NHS number that
 		// arrived later).
-		rec := &ix.sources[i].rec
+		rec := &ix.recs[i]
 		if r.NHSNumber != "" && (rec.NHSNumber == "" || usable(models.NHSNumberStatus(r.NHSNumberStatus))) {
 			rec.NHSNumber, rec.NHSStatus = r.NHSNumber, models.NHSNumberStatus(r.NHSNumberStatus)
 		}
@@ -152,14 +153,6 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 		if i, ok := ix.byID[SourceID(p.Feed, p.LocalID)]; ok {
 			ix.assigned[i] = p.PersonID
 		}
-	}
-	keys, err := readAll[models.PersonKeyMapRow](lk, KeyMapDir)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(keys, func(a, b models.PersonKeyMapRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
-	for _, k := range keys {
-		ix.keyMap[k.FromKey] = k.ToKey
 	}
 	if ix.merges, err = readAll[models.MergeRow](lk, MergesDir); err != nil {
 		return nil, err
@@ -209,14 +202,6 @@ func labelKey(a, b string) [2]string {
 	return [2]string{a, b}
 }
 
-func (ix *index) records() []Record {
-	recs := make([]Record, len(ix.sources))
-	for i := range ix.sources {
-		recs[i] = ix.sources[i].rec
-	}
-	return recs
-}
-
 // Run links the lake's master person index and commits the result as one
 // batch: the person of every source patient (stable ids; merges
 // recorded), the pseudonymised key map the query views apply, the
@@ -237,7 +222,7 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 		res.Seconds = time.Since(start).Seconds()
 		return res, nil
 	}
-	job := linkJob{recs: ix.records()}
+	job := linkJob{recs: ix.recs}
 	full := o.Full || ix.model == nil
 	if full {
 		res.Mode = "full"
@@ -511,44 +496,56 @@ func mergeReason(lr *Result, ix *index, c int, p string) string {
 }
 
 // keyMapRows returns the key map rows that change what is in force: for
-// each ingest id whose person differs, its pseudonym maps to the person's;
-// a mapping no longer true maps back to itself.
+// each ingest id whose person changed, its pseudonym maps to the person's.
+// Sources sharing an ingest id (linked by NHS number at ingest) share lake
+// rows: they follow the person most of them are in. What is in force is
+// what the same rule gave for the earlier assignments (each run writes
+// it), so the map itself need not be read.
 func (ix *index) keyMapRows(persons []string, ps *pseudonymise.Pseudonymiser, batchID string) []models.PersonKeyMapRow {
-	// Only ingest ids with a source whose person changed can change.
 	touched := map[string]bool{}
 	for i, s := range ix.sources {
 		if persons[i] != ix.assigned[i] {
 			touched[s.ingestID] = true
 		}
 	}
-	// Sources sharing an ingest id (linked by NHS number at ingest) share
-	// lake rows: they follow the person most of them are in.
-	votes := map[string]map[string]int{}
+	now, before := map[string]map[string]int{}, map[string]map[string]int{}
+	vote := func(votes map[string]map[string]int, ingest, person string) {
+		if votes[ingest] == nil {
+			votes[ingest] = map[string]int{}
+		}
+		votes[ingest][person]++
+	}
 	for i, s := range ix.sources {
 		if !touched[s.ingestID] {
 			continue
 		}
-		if votes[s.ingestID] == nil {
-			votes[s.ingestID] = map[string]int{}
+		vote(now, s.ingestID, persons[i])
+		if ix.assigned[i] != "" {
+			vote(before, s.ingestID, ix.assigned[i])
 		}
-		votes[s.ingestID][persons[i]]++
 	}
 	var rows []models.PersonKeyMapRow
-	for _, ingest := range slices.Sorted(maps.Keys(votes)) {
-		best, n := "", 0
-		for p, k := range votes[ingest] {
-			if k > n || k == n && p < best {
-				best, n = p, k
-			}
+	for _, ingest := range slices.Sorted(maps.Keys(now)) {
+		to := majority(now[ingest])
+		from := majority(before[ingest])
+		if from == "" {
+			from = ingest // never mapped: rows are under the ingest id's own key
 		}
-		from, to := ps.PersonKey(ingest), ps.PersonKey(best)
-		current, ok := ix.keyMap[from]
-		if !ok {
-			current = from
-		}
-		if current != to {
-			rows = append(rows, models.PersonKeyMapRow{FromKey: from, ToKey: to, BatchID: batchID})
+		if to != from {
+			rows = append(rows, models.PersonKeyMapRow{FromKey: ps.PersonKey(ingest), ToKey: ps.PersonKey(to), BatchID: batchID})
 		}
 	}
 	return rows
+}
+
+// majority returns the person most votes name (the smallest id on a tie),
+// or "" for no votes.
+func majority(votes map[string]int) string {
+	best, n := "", 0
+	for p, k := range votes {
+		if k > n || k == n && p < best {
+			best, n = p, k
+		}
+	}
+	return best
 }
