@@ -81,10 +81,10 @@ type blocker struct {
 	workers          int
 }
 
-func newBlocker(recs []prepared, active, anchored []bool, maxBlock, workers int) *blocker {
-	b := &blocker{recs: recs, active: active, anchored: anchored, maxBlock: maxBlock, workers: workers}
-	seed := maphash.MakeSeed()
-	b.keys = make([][]uint64, len(blockingRules))
+// blockKeys hashes every rule's key of recs with seed: keys[r][i] is rule
+// r's key of record i, 0 for none.
+func blockKeys(recs []prepared, seed maphash.Seed) [][]uint64 {
+	keys := make([][]uint64, len(blockingRules))
 	var wg sync.WaitGroup
 	for r := range blockingRules {
 		wg.Go(func() {
@@ -95,11 +95,15 @@ func newBlocker(recs []prepared, active, anchored []bool, maxBlock, workers int)
 			for i := range recs {
 				ks[i] = rule.key(&recs[i]).hash(&h, rule.parts)
 			}
-			b.keys[r] = ks
+			keys[r] = ks
 		})
 	}
 	wg.Wait()
-	return b
+	return keys
+}
+
+func newBlocker(recs []prepared, keys [][]uint64, active, anchored []bool, maxBlock, workers int) *blocker {
+	return &blocker{recs: recs, keys: keys, active: active, anchored: anchored, maxBlock: maxBlock, workers: workers}
 }
 
 // blockStats counts what blocking did, per rule.

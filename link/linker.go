@@ -2,6 +2,7 @@ package link
 
 import (
 	"context"
+	"hash/maphash"
 	"runtime"
 	"slices"
 	"sort"
@@ -129,14 +130,24 @@ type linkJob struct {
 	mustLink, cannotLink [][2]int32
 	// reasons[i], for mustLink[i], is recorded in Result.JoinedBy.
 	reasons []string
+	// prep and keys, when set, are recs already prepared and their
+	// blocking keys (a Resident index keeps them between batches).
+	prep []prepared
+	keys [][]uint64
 }
 
 func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 	if s.Workers <= 0 {
-		s.Workers = runtime.GOMAXPROCS(0)
+		s.Workers = defaultWorkers()
 	}
-	prep := make([]prepared, len(job.recs))
-	parallel(len(prep), s.Workers, func(i int) { prep[i] = prepare(&job.recs[i]) })
+	prep, keys := job.prep, job.keys
+	if prep == nil {
+		prep = make([]prepared, len(job.recs))
+		parallel(len(prep), s.Workers, func(i int) { prep[i] = prepare(&job.recs[i]) })
+	}
+	if keys == nil {
+		keys = blockKeys(prep, maphash.MakeSeed())
+	}
 	res := &Result{recs: prep, Stats: Stats2{Records: len(prep)}, JoinedBy: make([]string, len(prep))}
 	uf := newUnionFind(len(prep))
 	cl := &clusterer{recs: prep, uf: uf, guard: s.GuardMean, cannot: map[[2]int32]bool{}}
@@ -181,7 +192,7 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 			}
 		}
 	}
-	bl := newBlocker(prep, active, anchored, s.MaxBlock, s.Workers)
+	bl := newBlocker(prep, keys, active, anchored, s.MaxBlock, s.Workers)
 	cands, bstats := bl.pairs()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -233,7 +244,7 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		}
 		// Pairs of detached records with anchored ones were not blocked:
 		// add them now.
-		extra := newBlocker(prep, detachedMask(len(prep), detached), anchored, s.MaxBlock, s.Workers)
+		extra := newBlocker(prep, keys, detachedMask(len(prep), detached), anchored, s.MaxBlock, s.Workers)
 		more, _ := extra.pairs()
 		for _, chunk := range more {
 			var keep []pair
@@ -590,3 +601,5 @@ func (u *unionFind) smallest(i int) int {
 	}
 	return s
 }
+
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }

@@ -61,3 +61,36 @@ func TestLink_MeetsQualityFloors(t *testing.T) {
 		})
 	}
 }
+
+// TestResident_IncrementalMatchesFullQuality links FEBRL3 in two batches
+// (4,000 records, then 1,000 against them) and checks that the result is
+// as good as linking all at once and that no earlier cluster was split.
+func TestResident_IncrementalMatchesFullQuality(t *testing.T) {
+	tb, err := Load(t.Context(), filepath.Join(linkageData(t), "febrl3/dataset3.csv"), Options{Truth: "rec_id", TruthPattern: `^rec-(\d+)-`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, first, err := link.NewResident(t.Context(), tb.Records[:4000], link.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Add(t.Context(), tb.Records[4000:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != 5000 || len(res.Cluster) != 5000 {
+		t.Fatalf("index holds %d records, result %d, want 5000", r.Len(), len(res.Cluster))
+	}
+	for i := range 4000 {
+		for j := i + 1; j < 4000; j++ {
+			if first.Cluster[i] == first.Cluster[j] && res.Cluster[i] != res.Cluster[j] {
+				t.Fatalf("records %d and %d were split by the incremental batch", i, j)
+			}
+		}
+	}
+	m := link.Evaluate(res, tb.Truth)
+	t.Logf("incremental: precision %.4f recall %.4f F1 %.4f", m.Precision, m.Recall, m.F1)
+	if m.F1 < 0.99 {
+		t.Errorf("incremental F1 %.4f, want at least 0.99", m.F1)
+	}
+}
