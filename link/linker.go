@@ -2,10 +2,12 @@ package link
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/pophealth/pophealth/models"
@@ -70,7 +72,7 @@ type Result struct {
 	// Review lists pairs in the review band, highest probability first.
 	Review []Pair
 	Model  *Model
-	Stats  Stats2
+	Stats  LinkStats
 	// JoinedBy[i] says how record i joined its cluster ("nhs_number",
 	// "probabilistic" or a must-link's reason), "" when it did not (it
 	// founded the cluster, or is alone).
@@ -80,8 +82,8 @@ type Result struct {
 	anchored []bool
 }
 
-// Stats2 counts what Link did.
-type Stats2 struct {
+// LinkStats counts what Link did.
+type LinkStats struct {
 	Records int `json:"records"`
 	// Anchored counts records linked deterministically by a usable NHS
 	// number; Detached those whose NHS-number link was rejected because
@@ -136,7 +138,33 @@ type linkJob struct {
 	keys [][]uint64
 }
 
+// validate reports settings that cannot work (a zero Settings among them:
+// start from DefaultSettings).
+func (s Settings) validate() error {
+	var problems []string
+	if !(s.Threshold > 0 && s.Threshold < 1) {
+		problems = append(problems, fmt.Sprintf("threshold %v not in (0, 1)", s.Threshold))
+	}
+	if !(s.ReviewBelow > 0 && s.ReviewBelow <= s.ReviewAbove && s.ReviewAbove < 1) {
+		problems = append(problems, fmt.Sprintf("review band [%v, %v) not within (0, 1)", s.ReviewBelow, s.ReviewAbove))
+	}
+	if s.GuardMean < 0 || s.GuardMean >= 1 {
+		problems = append(problems, fmt.Sprintf("guard %v not in [0, 1)", s.GuardMean))
+	}
+	if s.RandomPairs < 1 || s.EMIterations < 1 || s.MaxBlock < 2 || s.MaxNHSGroup < 2 {
+		problems = append(problems, fmt.Sprintf("random pairs %d, EM iterations %d, max block %d, max NHS group %d: want positive (blocks and groups at least 2)",
+			s.RandomPairs, s.EMIterations, s.MaxBlock, s.MaxNHSGroup))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("link settings: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
 func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
 	if s.Workers <= 0 {
 		s.Workers = defaultWorkers()
 	}
@@ -148,7 +176,7 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 	if keys == nil {
 		keys = blockKeys(prep, maphash.MakeSeed())
 	}
-	res := &Result{recs: prep, Stats: Stats2{Records: len(prep)}, JoinedBy: make([]string, len(prep))}
+	res := &Result{recs: prep, Stats: LinkStats{Records: len(prep)}, JoinedBy: make([]string, len(prep))}
 	uf := newUnionFind(len(prep))
 	cl := &clusterer{recs: prep, uf: uf, guard: s.GuardMean, cannot: map[[2]int32]bool{}}
 	for _, p := range job.cannotLink {

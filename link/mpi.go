@@ -60,11 +60,11 @@ type RunResult struct {
 	// Merges counts persons merged into another this run.
 	Merges int `json:"merges"`
 	// A40 and Labels count the HL7 merges and clerical decisions honoured.
-	A40     int     `json:"a40_merges"`
-	Labels  int     `json:"labels"`
-	Review  int     `json:"review_pairs"`
-	Stats   Stats2  `json:"linkage"`
-	Seconds float64 `json:"seconds"`
+	A40     int       `json:"a40_merges"`
+	Labels  int       `json:"labels"`
+	Review  int       `json:"review_pairs"`
+	Stats   LinkStats `json:"linkage"`
+	Seconds float64   `json:"seconds"`
 }
 
 // source is one source patient of the index.

@@ -170,7 +170,7 @@ type evalResult struct {
 	// WithoutGuard is the same linkage clustered by plain connected
 	// components: what the chaining guard buys.
 	WithoutGuard link.Metrics `json:"without_guard"`
-	Linkage      link.Stats2  `json:"linkage"`
+	Linkage      link.LinkStats  `json:"linkage"`
 	Seconds      float64      `json:"seconds"`
 }
 
