@@ -9,6 +9,8 @@
 // bytes, which covers names and postcodes.
 package compare
 
+import "math/bits"
+
 // JaroWinkler returns the Jaro-Winkler similarity of a and b in [0, 1]:
 // the Jaro similarity, raised by a common prefix of up to four bytes
 // (prefix scale 0.1) when the Jaro similarity exceeds 0.7. As in DuckDB,
@@ -30,6 +32,9 @@ func Jaro(a, b string) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
+	if a == b {
+		return 1
+	}
 	if len(a) > len(b) {
 		a, b = b, a
 	}
@@ -37,6 +42,9 @@ func Jaro(a, b string) float64 {
 	window := len(b)/2 - 1
 	if window < 0 {
 		window = 0
+	}
+	if len(b) <= 64 {
+		return jaroBits(a, b, window)
 	}
 	var smallA, smallB [64]bool
 	var matchedA, matchedB []bool
@@ -77,6 +85,68 @@ func Jaro(a, b string) float64 {
 			transposed++
 		}
 		j++
+	}
+	m := float64(matches)
+	return (m/float64(len(a)) + m/float64(len(b)) + (m-float64(transposed/2))/m) / 3
+}
+
+// jaroBits is Jaro for len(a) <= len(b) <= 64 with the matching done on
+// bit masks of b's positions: for each byte of a the candidates are b's
+// unmatched positions holding that byte within the window, and the lowest
+// one matches, exactly as the scan in Jaro would choose.
+func jaroBits(a, b string, window int) float64 {
+	// pos[slot[c]-1] is the mask of b's positions holding byte c (slot 0:
+	// c is not in b). A 256-byte slot table is cheap to clear; 64 masks
+	// suffice as b has at most 64 distinct bytes.
+	var slot [256]uint8
+	var pos [64]uint64
+	n := uint8(0)
+	for j := 0; j < len(b); j++ {
+		s := slot[b[j]]
+		if s == 0 {
+			n++
+			s = n
+			slot[b[j]] = s
+		}
+		pos[s-1] |= 1 << j
+	}
+	var matchedA, matchedB uint64
+	matches := 0
+	for i := 0; i < len(a); i++ {
+		s := slot[a[i]]
+		if s == 0 {
+			continue
+		}
+		lo, hi := i-window, i+window+1
+		if lo < 0 {
+			lo = 0
+		}
+		if hi > len(b) {
+			hi = len(b)
+		}
+		if lo >= hi {
+			continue
+		}
+		inWindow := (^uint64(0) >> (64 - (hi - lo))) << lo
+		if c := pos[s-1] &^ matchedB & inWindow; c != 0 {
+			matchedB |= c & -c
+			matchedA |= 1 << i
+			matches++
+		}
+	}
+	if matches == 0 {
+		return 0
+	}
+	transposed := 0
+	ma, mb := matchedA, matchedB
+	for ma != 0 {
+		i := bits.TrailingZeros64(ma)
+		j := bits.TrailingZeros64(mb)
+		if a[i] != b[j] {
+			transposed++
+		}
+		ma &= ma - 1
+		mb &= mb - 1
 	}
 	m := float64(matches)
 	return (m/float64(len(a)) + m/float64(len(b)) + (m-float64(transposed/2))/m) / 3
