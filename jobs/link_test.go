@@ -9,9 +9,7 @@ import (
 
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/link"
-	"github.com/pophealth/pophealth/pseudonymise"
 	"github.com/pophealth/pophealth/queries"
-	"github.com/pophealth/pophealth/synth"
 )
 
 // sourceTruth reads synth's truth.csv as source patient (feed/local_id)
@@ -54,33 +52,18 @@ func personLevel(t *testing.T, lk *lake.Lake, truth map[string]string) link.Metr
 	return link.Score(pred, want)
 }
 
-// TestLink_SyntheticPopulationQuality links a synthetic population with 5%
-// of records lacking an NHS number and 1% carrying a wrong one (synth's
-// defaults) and checks the person-level floors of issue 4.
+// TestLink_SyntheticPopulationQuality links the ingest fixture's synthetic
+// population (synth's default dirt: 5% of records lacking an NHS number,
+// 1% carrying a wrong one) and checks the person-level floors of issue 4.
 func TestLink_SyntheticPopulationQuality(t *testing.T) {
-	dir := t.TempDir()
-	opts := synth.DefaultOptions()
-	opts.People, opts.Seed, opts.OutDir = 3000, 11, filepath.Join(dir, "feeds")
-	if _, err := synth.Generate(context.Background(), opts, nil); err != nil {
-		t.Fatal(err)
-	}
-	lk, err := lake.Open(filepath.Join(dir, "lake"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := pseudonymise.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{opts.OutDir}, Key: key}); err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t)
+	lk, key := f.lake, f.key
 	unlinked := distinctPersonKeys(t, lk)
 	res, err := Link(context.Background(), lk, LinkOptions{Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := personLevel(t, lk, sourceTruth(t, opts.OutDir))
+	m := personLevel(t, lk, sourceTruth(t, f.feeds))
 	t.Logf("%d source patients, %d people: precision %.5f recall %.5f F1 %.5f (%d NHS links rejected)",
 		res.Sources, res.Persons, m.Precision, m.Recall, m.F1, res.Stats.Detached)
 	if m.Precision < 0.999 || m.Recall < 0.99 {

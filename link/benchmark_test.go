@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/models/nhsnumber"
-	"github.com/pophealth/pophealth/pseudonymise"
 )
 
 // benchPopulation generates index rows for people (ids from first): each
@@ -76,18 +74,6 @@ func benchPopulation(r *rand.Rand, first, people int, batch string) []models.Lin
 		}
 	}
 	return rows
-}
-
-func benchLake(b *testing.B) (*lake.Lake, pseudonymise.Key) {
-	lk, err := lake.Open(filepath.Join(b.TempDir(), "lake"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	key, err := pseudonymise.NewKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return lk, key
 }
 
 func commitBench(b *testing.B, lk *lake.Lake, id string, rows []models.LinkRow) {
@@ -194,7 +180,7 @@ func BenchmarkRun(b *testing.B) {
 	rows := benchPopulation(r, 0, people, "20260101T000000Z-000001")
 	for b.Loop() {
 		b.StopTimer()
-		lk, key := benchLake(b)
+		lk, key := testLake(b)
 		commitBench(b, lk, "20260101T000000Z-000001", rows)
 		b.StartTimer()
 		cpu0 := cpuSeconds()

@@ -132,6 +132,11 @@ type linkJob struct {
 	mustLink, cannotLink [][2]int32
 	// reasons[i], for mustLink[i], is recorded in Result.JoinedBy.
 	reasons []string
+	// clusters, when set, are the clusters records start in: clusters[i]
+	// is the smallest index of record i's cluster (Result.Cluster's form).
+	// It is how an incremental run keeps earlier clusters, cheaper than
+	// one must-link per record.
+	clusters []int
 	// prep and keys, when set, are recs already prepared and their
 	// blocking keys (a Resident index keeps them between batches).
 	prep []prepared
@@ -240,8 +245,11 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		return nil, err
 	}
 
-	// Must-links first: they are facts (an earlier run's clusters, HL7
-	// merges, clerical decisions).
+	// Earlier clusters and must-links first: they are facts (an earlier
+	// run's clusters, HL7 merges, clerical decisions).
+	if job.clusters != nil {
+		uf.preset(job.clusters)
+	}
 	for k, p := range job.mustLink {
 		if cl.force(int(p[0]), int(p[1])) {
 			res.JoinedBy[p[1]] = job.reasons[k]
@@ -587,6 +595,23 @@ func newUnionFind(n int) *unionFind {
 		u.parent[i] = int32(i)
 	}
 	return u
+}
+
+// preset puts each record i in the set of record clusters[i], which must
+// be the smallest index of its set (so clusters[c] == c for every c used).
+func (u *unionFind) preset(clusters []int) {
+	for i, c := range clusters {
+		if c == i {
+			continue
+		}
+		u.parent[i] = int32(c)
+		m, ok := u.members[c]
+		if !ok {
+			m = []int32{int32(c)}
+		}
+		u.members[c] = append(m, int32(i))
+		u.sets--
+	}
 }
 
 func (u *unionFind) find(i int) int {

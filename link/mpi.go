@@ -264,8 +264,10 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	}
 	if !full {
 		// Earlier clusters stand; new and relinked sources are active.
-		first := map[string]int32{}
+		first := map[string]int{}
+		job.clusters = make([]int, len(ix.sources))
 		for i, p := range ix.assigned {
+			job.clusters[i] = i
 			switch {
 			case p == "" || relink[i]:
 				job.active[i] = true
@@ -274,10 +276,9 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 				}
 			default:
 				if f, ok := first[p]; ok {
-					job.mustLink = append(job.mustLink, [2]int32{f, int32(i)})
-					job.reasons = append(job.reasons, "")
+					job.clusters[i] = f
 				} else {
-					first[p] = int32(i)
+					first[p] = i
 				}
 			}
 		}

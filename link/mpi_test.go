@@ -25,15 +25,22 @@ type mpiFixture struct {
 
 func newMPIFixture(t *testing.T) *mpiFixture {
 	t.Helper()
-	lk, err := lake.Open(filepath.Join(t.TempDir(), "lake"))
+	lk, key := testLake(t)
+	return &mpiFixture{t: t, lk: lk, key: key, nhs: 100_000_000}
+}
+
+// testLake opens an empty lake in a temporary directory with a new key.
+func testLake(tb testing.TB) (*lake.Lake, pseudonymise.Key) {
+	tb.Helper()
+	lk, err := lake.Open(filepath.Join(tb.TempDir(), "lake"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	key, err := pseudonymise.NewKey()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return &mpiFixture{t: t, lk: lk, key: key, nhs: 100_000_000}
+	return lk, key
 }
 
 func (f *mpiFixture) nextBatch() string {

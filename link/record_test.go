@@ -40,7 +40,7 @@ func TestUKPostcodeParts(t *testing.T) {
 		{"LS64QT", "LS6 4", "LS6", "LS"},
 		{"M11AE", "M1 1", "M1", "M"},
 		{"EC1V9NR", "EC1V 9", "EC1V", "EC"},
-		{"2119", "", "", ""},   // Australian: no parts
+		{"2119", "", "", ""},    // Australian: no parts
 		{"ABCDEFG", "", "", ""}, // not a postcode
 	} {
 		s, d, a := ukPostcodeParts(tc.in)

@@ -59,13 +59,12 @@ func (r *Resident) Add(ctx context.Context, recs []Record) (*Result, error) {
 	for i := old; i < len(prep); i++ {
 		active[i] = true
 	}
-	job := linkJob{prep: prep, keys: keys, model: r.model, active: active}
-	for i, c := range r.cluster {
-		if c != i {
-			job.mustLink = append(job.mustLink, [2]int32{int32(c), int32(i)})
-			job.reasons = append(job.reasons, "")
-		}
+	clusters := make([]int, len(prep))
+	copy(clusters, r.cluster)
+	for i := old; i < len(prep); i++ {
+		clusters[i] = i
 	}
+	job := linkJob{prep: prep, keys: keys, model: r.model, active: active, clusters: clusters}
 	res, err := link(ctx, job, r.s)
 	if err != nil {
 		return nil, fmt.Errorf("link batch of %d against %d: %w", len(recs), old, err)
