@@ -251,16 +251,44 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 			}
 		}
 	}
-	// HL7 A40 merges: the retired local id belongs to the survivor.
+	// HL7 A40 merges: the retired local id (or, when MRG-1 held only an
+	// NHS number, the feed's patients with that number) belongs to the
+	// survivor.
+	byNHS := map[string][]int{}
 	for _, m := range ix.merges {
-		a, okA := ix.byID[SourceID(m.Feed, m.LocalID)]
-		b, okB := ix.byID[SourceID(m.Feed, m.RetiredLocalID)]
-		if !okA || !okB || m.RetiredLocalID == "" {
+		if m.RetiredLocalID == "" && m.RetiredNHSNumber != "" {
+			byNHS[m.Feed+"/"+m.RetiredNHSNumber] = nil
+		}
+	}
+	if len(byNHS) > 0 {
+		for i, s := range ix.sources {
+			k := s.feed + "/" + ix.recs[i].NHSNumber
+			if _, ok := byNHS[k]; ok {
+				byNHS[k] = append(byNHS[k], i)
+			}
+		}
+	}
+	for _, m := range ix.merges {
+		a, ok := ix.byID[SourceID(m.Feed, m.LocalID)]
+		if !ok {
+			log.Warn("HL7 merge names a surviving patient not in the index", "feed", m.Feed, "local_id", m.LocalID, "record", m.RecordID)
 			continue
 		}
-		res.A40++
-		job.mustLink = append(job.mustLink, [2]int32{int32(a), int32(b)})
-		job.reasons = append(job.reasons, "a40")
+		retired := byNHS[m.Feed+"/"+m.RetiredNHSNumber]
+		if m.RetiredLocalID != "" {
+			b, ok := ix.byID[SourceID(m.Feed, m.RetiredLocalID)]
+			if !ok {
+				continue // the retired patient never sent a record of its own
+			}
+			retired = []int{b}
+		}
+		for _, b := range retired {
+			if b != a {
+				res.A40++
+				job.mustLink = append(job.mustLink, [2]int32{int32(a), int32(b)})
+				job.reasons = append(job.reasons, "a40")
+			}
+		}
 	}
 	if !full {
 		// Earlier clusters stand; new and relinked sources are active.

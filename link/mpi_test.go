@@ -215,6 +215,22 @@ func TestRun_StableIDsMergesAndUnmerges(t *testing.T) {
 		}
 	})
 
+	t.Run("an A40 naming the retired patient by NHS number only", func(t *testing.T) {
+		number := f.nextNHS()
+		commitRows(f, LinksDir,
+			linkRow("hl7v2", "SURV", "PSURV", "", "Edith", "Crawley", "1931-05-05", "female", "YO1 7HH"),
+			linkRow("hl7v2", "OLD", "POLD", number, "Edie", "Marsh", "1931-06-05", "female", "HG1 1AA"))
+		f.run(false)
+		if q := f.persons(); q["hl7v2/SURV"] == q["hl7v2/OLD"] {
+			t.Fatal("linked before the merge: the test's records are too alike")
+		}
+		commitRows(f, MergesDir, models.MergeRow{Feed: "hl7v2", LocalID: "SURV", RetiredNHSNumber: number, Event: "A40", RecordID: "M2"})
+		f.run(false)
+		if q := f.persons(); q["hl7v2/SURV"] != q["hl7v2/OLD"] {
+			t.Errorf("A40 by NHS number not honoured: %s vs %s", q["hl7v2/SURV"], q["hl7v2/OLD"])
+		}
+	})
+
 	t.Run("a confirmed un-merge separates and keeps apart", func(t *testing.T) {
 		if err := Decide(context.Background(), f.lk, f.nextBatch(), "gp/JOHN", "hl7v2/JOHN3", DecisionNonMatch, "test clerk", testNow); err != nil {
 			t.Fatal(err)
