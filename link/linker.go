@@ -258,7 +258,7 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 	// Check the deterministic links: a record whose details disagree with
 	// every other record of its NHS number is detached from it and linked
 	// probabilistically like a record without a number.
-	detached := checkGroups(model, prep, groups, within, s.Threshold)
+	detached := checkGroups(model, prep, groups, within)
 	for _, g := range groups {
 		if len(g) < 2 {
 			continue
@@ -452,21 +452,29 @@ func nhsGroups(recs []prepared, maxGroup int, active []bool) [][]int32 {
 	return groups
 }
 
+// detachWeight is how strongly a record's other details must speak
+// against every other record of its NHS number for the number's link to
+// be rejected: together at least 2^10 (about 1,000) times likelier for
+// different people than for one. Missing details are no evidence and
+// never detach.
+const detachWeight = -10.0
+
 // checkGroups returns the records of NHS-number groups whose best match
-// within their group, leaving the NHS number's own evidence out, stays
-// below the threshold.
-func checkGroups(m *Model, recs []prepared, groups [][]int32, within []pair, threshold float64) map[int32]bool {
+// within their group, on the other fields' evidence alone (no prior, no
+// NHS number), is below detachWeight.
+func checkGroups(m *Model, recs []prepared, groups [][]int32, within []pair) map[int32]bool {
 	best := map[int32]float64{}
 	nhs := 0 // index of the nhs_number comparison
 	for _, p := range within {
-		w := m.score(&recs[p.a], &recs[p.b], p.p) - m.weight(nhs, p.p.level(nhs))
+		// The other fields' evidence alone: no prior, no NHS number.
+		w := m.score(&recs[p.a], &recs[p.b], p.p) - m.priorWeight() - m.weight(nhs, p.p.level(nhs))
 		for _, i := range [2]int32{p.a, p.b} {
 			if v, ok := best[i]; !ok || w > v {
 				best[i] = w
 			}
 		}
 	}
-	cut := Weight(threshold)
+	cut := float64(detachWeight)
 	detached := map[int32]bool{}
 	for _, g := range groups {
 		if len(g) < 2 {
