@@ -169,9 +169,9 @@ type evalResult struct {
 	link.Metrics
 	// WithoutGuard is the same linkage clustered by plain connected
 	// components: what the chaining guard buys.
-	WithoutGuard link.Metrics `json:"without_guard"`
-	Linkage      link.LinkStats  `json:"linkage"`
-	Seconds      float64      `json:"seconds"`
+	WithoutGuard link.Metrics   `json:"without_guard"`
+	Linkage      link.LinkStats `json:"linkage"`
+	Seconds      float64        `json:"seconds"`
 }
 
 func evalTable(cmd *cobra.Command, path string, o dataset.Options) (evalResult, error) {
