@@ -106,8 +106,8 @@ func newBlocker(recs []prepared, keys [][]uint64, active, anchored []bool, maxBl
 	return &blocker{recs: recs, keys: keys, active: active, anchored: anchored, maxBlock: maxBlock, workers: workers}
 }
 
-// blockStats counts what blocking did, per rule.
-type blockStats struct {
+// BlockStats counts what one blocking rule did.
+type BlockStats struct {
 	Rule string `json:"rule"`
 	// Pairs is the number of pairs this rule added (not blocked by an
 	// earlier rule).
@@ -120,9 +120,9 @@ type blockStats struct {
 // pairs returns every candidate pair with an active member, each once,
 // with its comparison levels computed, in chunks (one per worker and rule:
 // never copied into one slice, which would double the peak memory).
-func (b *blocker) pairs() ([][]pair, []blockStats) {
+func (b *blocker) pairs() ([][]pair, []BlockStats) {
 	var out [][]pair
-	stats := make([]blockStats, len(blockingRules))
+	stats := make([]BlockStats, len(blockingRules))
 	for r := range blockingRules {
 		stats[r].Rule = blockingRules[r].name
 		groups := b.groups(r, &stats[r])
@@ -148,7 +148,7 @@ func (b *blocker) pairs() ([][]pair, []blockStats) {
 
 // groups returns rule r's blocks with at least one active member and two
 // members, as lists of record indices.
-func (b *blocker) groups(r int, st *blockStats) [][]int32 {
+func (b *blocker) groups(r int, st *BlockStats) [][]int32 {
 	type kv struct {
 		k uint64
 		i int32

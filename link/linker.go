@@ -92,7 +92,7 @@ type LinkStats struct {
 	Detached int `json:"detached"`
 	// CandidatePairs is the number of pairs compared after blocking.
 	CandidatePairs int          `json:"candidate_pairs"`
-	Blocking       []blockStats `json:"blocking"`
+	Blocking       []BlockStats `json:"blocking"`
 	// Links is the number of pairs at or above the threshold;
 	// GuardRefused the cluster joins the guard refused.
 	Links        int `json:"links"`
