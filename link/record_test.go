@@ -105,3 +105,32 @@ func TestLink_RejectsUnusableSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestExplain_TotalIsPriorPlusFieldWeights(t *testing.T) {
+	recs := []Record{
+		{ID: "a", GivenName: "Amelia", FamilyName: "Hartley", BirthDate: "1984-03-12", Postcode: "LS6 2QT", Sex: "female"},
+		{ID: "b", GivenName: "Amelia", FamilyName: "Hartly", BirthDate: "1984-03-12", Postcode: "LS6 2QT", Sex: "female"},
+		{ID: "c", GivenName: "George", FamilyName: "Okonkwo", BirthDate: "1950-11-30", Postcode: "M14 5RX", Sex: "male"},
+		{ID: "d", GivenName: "Priya", FamilyName: "Raman", BirthDate: "2001-07-07", Postcode: "B12 9QL", Sex: "female"},
+	}
+	res, err := Link(context.Background(), recs, DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Explain(0, 1, 0.5)
+	sum := e.PriorWeight
+	var names []string
+	for _, f := range e.Fields {
+		sum += f.Weight + f.TermFrequency
+		names = append(names, f.Comparison+":"+f.Level)
+	}
+	if diff := sum - e.Total; diff > 1e-9 || diff < -1e-9 {
+		t.Errorf("total %v, prior plus fields %v", e.Total, sum)
+	}
+	if got := strings.Join(names, " "); got != "given_name:exact family_name:jaro-winkler >= 0.92 birth_date:exact sex:exact postcode:full" {
+		t.Errorf("fields %s", got)
+	}
+	if e.Probability != Probability(e.Total) {
+		t.Errorf("probability %v for total %v", e.Probability, e.Total)
+	}
+}
