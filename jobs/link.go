@@ -20,6 +20,8 @@ type LinkOptions struct {
 	// link.DefaultSettings.
 	Settings *link.Settings
 	Logger   *slog.Logger
+	// Progress, when set, is told each step as it starts.
+	Progress func(step string)
 }
 
 // Link links the lake's master person index (link.Run) in a new batch:
@@ -34,7 +36,7 @@ func Link(ctx context.Context, lk *lake.Lake, opts LinkOptions) (link.RunResult,
 	if opts.Settings != nil {
 		s = *opts.Settings
 	}
-	return link.Run(ctx, lk, link.RunOptions{BatchID: batchID, Key: opts.Key, Full: opts.Full, Settings: s, Logger: opts.Logger})
+	return link.Run(ctx, lk, link.RunOptions{BatchID: batchID, Key: opts.Key, Full: opts.Full, Settings: s, Logger: opts.Logger, Progress: opts.Progress})
 }
 
 // LinkDecision records a clerical review decision (link.Decide) in a new

@@ -43,6 +43,8 @@ type RunOptions struct {
 	Full     bool
 	Settings Settings
 	Logger   *slog.Logger
+	// Progress, when set, is told each step as it starts, for displays.
+	Progress func(step string)
 }
 
 // RunResult summarises a linkage run; it is what "pophealth link --json"
@@ -212,6 +214,11 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	progress("reading the master person index")
 	ix, err := loadIndex(lk)
 	if err != nil {
 		return RunResult{}, err
@@ -317,11 +324,13 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 			}
 		}
 	}
+	progress(fmt.Sprintf("linking %d source patients (%s)", len(ix.sources), res.Mode))
 	lr, err := link(ctx, job, o.Settings)
 	if err != nil {
 		return res, err
 	}
 	res.Stats = lr.Stats
+	progress("writing persons, merges and the key map")
 	persons, merges := ix.assignIDs(lr)
 	res.Merges = len(merges)
 

@@ -82,7 +82,7 @@ Run it twice to see idempotent ingest: the second run finds nothing new.`,
 			if err != nil {
 				return err
 			}
-			linked, err := runLink(cmd, g, ws, lk, false)
+			linked, err := runLink(cmd, g, ws, lk, false, false)
 			if err != nil {
 				return err
 			}

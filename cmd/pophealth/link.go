@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/pophealth/pophealth/jobs"
 	"github.com/pophealth/pophealth/lake"
@@ -49,7 +51,7 @@ to. docs/linkage.md explains the model.`,
 			if err != nil {
 				return err
 			}
-			res, err := runLink(cmd, g, ws, lk, full)
+			res, err := runLink(cmd, g, ws, lk, full, !jsonOut)
 			if err != nil {
 				return err
 			}
@@ -67,12 +69,20 @@ to. docs/linkage.md explains the model.`,
 }
 
 // runLink runs the linkage job and records it in the audit log.
-func runLink(cmd *cobra.Command, g *globals, ws *workspace.Workspace, lk *lake.Lake, full bool) (link.RunResult, error) {
+//
+// With progress set and standard error a terminal, each step is shown as
+// it starts.
+func runLink(cmd *cobra.Command, g *globals, ws *workspace.Workspace, lk *lake.Lake, full, progress bool) (link.RunResult, error) {
 	key, err := ws.LakeKey()
 	if err != nil {
 		return link.RunResult{}, err
 	}
-	res, err := jobs.Link(cmd.Context(), lk, jobs.LinkOptions{Key: key, Full: full, Logger: g.logger})
+	opts := jobs.LinkOptions{Key: key, Full: full, Logger: g.logger}
+	if f, ok := cmd.ErrOrStderr().(*os.File); progress && ok && term.IsTerminal(int(f.Fd())) {
+		start := time.Now()
+		opts.Progress = func(step string) { fmt.Fprintf(f, "link %5.1fs: %s\n", time.Since(start).Seconds(), step) }
+	}
+	res, err := jobs.Link(cmd.Context(), lk, opts)
 	if err != nil {
 		return res, err
 	}
