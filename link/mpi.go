@@ -113,6 +113,17 @@ func readAll[T any](lk *lake.Lake, dir string) ([]T, error) {
 
 // loadIndex reads the master person index.
 func loadIndex(lk *lake.Lake) (*index, error) {
+	// The assignments are the second largest read: decode them while the
+	// links are read and indexed.
+	type assignments struct {
+		rows []models.PersonAssignmentRow
+		err  error
+	}
+	pending := make(chan assignments, 1)
+	go func() {
+		rows, err := readAll[models.PersonAssignmentRow](lk, personsDir)
+		pending <- assignments{rows, err}
+	}()
 	links, err := readAll[models.LinkRow](lk, LinksDir)
 	if err != nil {
 		return nil, err
@@ -146,7 +157,8 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 		}
 	}
 	ix.assigned = make([]string, len(ix.sources))
-	persons, err := readAll[models.PersonAssignmentRow](lk, personsDir)
+	got := <-pending
+	persons, err := got.rows, got.err
 	if err != nil {
 		return nil, err
 	}
