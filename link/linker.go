@@ -141,6 +141,8 @@ type linkJob struct {
 	// blocking keys (a Resident index keeps them between batches).
 	prep []prepared
 	keys [][]uint64
+	// tf, when set, holds the term-frequency counts of prep.
+	tf *tfCounts
 }
 
 // validate reports settings that cannot work (a zero Settings among them:
@@ -237,7 +239,11 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 		model.estimateU(prep, s.RandomPairs, s.Workers)
 		res.Stats.EMIterations, res.Stats.DeterministicPrior = model.train(prep, within, cands, s)
 	}
-	model.estimateTF(prep, job.active)
+	if job.tf != nil {
+		model.useTF(job.tf, prep, job.active)
+	} else {
+		model.estimateTF(prep, job.active)
+	}
 	cl.model = model
 	res.Model = model
 	res.Stats.Prior = model.Prior

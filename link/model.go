@@ -147,51 +147,82 @@ func normalise(counts [][]float64, pseudo float64) [][]float64 {
 	return out
 }
 
-// estimateTF records each value's share for the comparisons adjusted for
-// term frequency. When only some records will be compared (active set),
-// only their values are counted, against all records.
-func (m *Model) estimateTF(recs []prepared, active []bool) {
-	m.tf = make([]map[string]float64, len(comparisons))
+// tfCounts counts, per comparison with term-frequency adjustment, the
+// records holding each value and the records holding any.
+type tfCounts struct {
+	counts []map[string]int
+	totals []int
+}
+
+func newTFCounts() *tfCounts {
+	return &tfCounts{counts: make([]map[string]int, len(comparisons)), totals: make([]int, len(comparisons))}
+}
+
+// add counts recs' values.
+func (t *tfCounts) add(recs []prepared) {
 	for c, cmp := range comparisons {
 		if cmp.value == nil {
 			continue
 		}
-		var counts map[string]int
-		if active != nil {
-			counts = map[string]int{}
-			for i := range recs {
-				if active[i] {
-					if v := cmp.value(&recs[i]); v != "" {
-						counts[v] = 0
-					}
-				}
+		if t.counts[c] == nil {
+			t.counts[c] = map[string]int{}
+		}
+		for i := range recs {
+			if v := cmp.value(&recs[i]); v != "" {
+				t.counts[c][v]++
+				t.totals[c]++
 			}
 		}
-		total := 0
-		if counts == nil {
-			counts = map[string]int{}
-			for i := range recs {
-				if v := cmp.value(&recs[i]); v != "" {
-					counts[v]++
-					total++
-				}
+	}
+}
+
+// remove uncounts recs' values (counted by add).
+func (t *tfCounts) remove(recs []prepared) {
+	for c, cmp := range comparisons {
+		if cmp.value == nil {
+			continue
+		}
+		for i := range recs {
+			if v := cmp.value(&recs[i]); v != "" {
+				t.counts[c][v]--
+				t.totals[c]--
+			}
+		}
+	}
+}
+
+// useTF sets the model's term frequencies from t: for every value, or,
+// when only some records will be compared (active set), for their values.
+func (m *Model) useTF(t *tfCounts, recs []prepared, active []bool) {
+	m.tf = make([]map[string]float64, len(comparisons))
+	for c, cmp := range comparisons {
+		if cmp.value == nil || t.totals[c] == 0 {
+			continue
+		}
+		total := float64(t.totals[c])
+		f := map[string]float64{}
+		if active == nil {
+			for v, k := range t.counts[c] {
+				f[v] = float64(k) / total
 			}
 		} else {
 			for i := range recs {
-				if v := cmp.value(&recs[i]); v != "" {
-					total++
-					if _, ok := counts[v]; ok {
-						counts[v]++
+				if active[i] {
+					if v := cmp.value(&recs[i]); v != "" {
+						f[v] = float64(t.counts[c][v]) / total
 					}
 				}
 			}
 		}
-		f := make(map[string]float64, len(counts))
-		for v, k := range counts {
-			f[v] = float64(k) / float64(total)
-		}
 		m.tf[c] = f
 	}
+}
+
+// estimateTF sets the model's term frequencies from recs (see useTF).
+func (m *Model) estimateTF(recs []prepared, active []bool) {
+	t := newTFCounts()
+	t.add(recs)
+	m.useTF(t, recs, active)
 }
 
 // emResult reports what expectation maximisation found.

@@ -19,16 +19,22 @@ type Resident struct {
 	keys    [][]uint64
 	model   *Model
 	cluster []int
+	tf      *tfCounts
 }
 
 // NewResident trains a model on recs and links them (as Link does),
 // keeping the index for Add.
 func NewResident(ctx context.Context, recs []Record, s Settings) (*Resident, *Result, error) {
-	r := &Resident{s: s, seed: maphash.MakeSeed()}
-	r.prep = make([]prepared, len(recs))
+	r := &Resident{s: s, seed: maphash.MakeSeed(), tf: newTFCounts()}
+	// Room to grow, so that batches append without copying the index.
+	r.prep = make([]prepared, len(recs), len(recs)+len(recs)/4)
 	parallel(len(recs), workers(s), func(i int) { r.prep[i] = prepare(&recs[i]) })
 	r.keys = blockKeys(r.prep, r.seed)
-	res, err := link(ctx, linkJob{prep: r.prep, keys: r.keys}, s)
+	for k, ks := range r.keys {
+		r.keys[k] = append(make([]uint64, 0, cap(r.prep)), ks...)
+	}
+	r.tf.add(r.prep)
+	res, err := link(ctx, linkJob{prep: r.prep, keys: r.keys, tf: r.tf}, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -64,9 +70,12 @@ func (r *Resident) Add(ctx context.Context, recs []Record) (*Result, error) {
 	for i := old; i < len(prep); i++ {
 		clusters[i] = i
 	}
-	job := linkJob{prep: prep, keys: keys, model: r.model, active: active, clusters: clusters}
+	// The batch's values count towards the shares it is scored with.
+	r.tf.add(add)
+	job := linkJob{prep: prep, keys: keys, model: r.model, active: active, clusters: clusters, tf: r.tf}
 	res, err := link(ctx, job, r.s)
 	if err != nil {
+		r.tf.remove(add)
 		return nil, fmt.Errorf("link batch of %d against %d: %w", len(recs), old, err)
 	}
 	r.prep, r.keys, r.cluster = prep, keys, res.Cluster
