@@ -23,7 +23,6 @@ var blockingRules = []blockingRule{
 	{"birth_date", func(p *prepared) key { return key{p.dob} }, 1},
 	{"birth_date+sex+postcode_district", func(p *prepared) key { return key{p.dob, p.sex, p.pcDistr} }, 3},
 	{"family_phonetic+birth_year", func(p *prepared) key { return key{p.familyPh, year(p.dob)} }, 2},
-	{"given_phonetic+birth_year", func(p *prepared) key { return key{p.givenPh, year(p.dob)} }, 2},
 	// Sorted, so that names written in each other's place block too.
 	{"name_phonetics", func(p *prepared) key { return key{min(p.givenPh, p.familyPh), max(p.givenPh, p.familyPh)} }, 2},
 	{"given_phonetic+postcode", func(p *prepared) key { return key{p.givenPh, p.postcode} }, 2},
