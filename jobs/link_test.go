@@ -2,32 +2,25 @@ package jobs
 
 import (
 	"context"
-	"encoding/csv"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/link"
 	"github.com/pophealth/pophealth/queries"
+	"github.com/pophealth/pophealth/synth"
 )
 
 // sourceTruth reads synth's truth.csv as source patient (feed/local_id)
 // to true person.
 func sourceTruth(t *testing.T, feeds string) map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(feeds, "truth.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	rows, err := synth.ReadTruth(feeds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	truth := map[string]string{}
-	for _, r := range rows[1:] {
-		truth[link.SourceID(r[0], r[2])] = r[3]
+	for _, r := range rows {
+		truth[link.SourceID(r.Feed, r.LocalID)] = r.PersonID
 	}
 	return truth
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pophealth/pophealth/link"
+	"github.com/pophealth/pophealth/synth"
 )
 
 func TestLinkEval_PrintsPairwiseFigures(t *testing.T) {
@@ -56,7 +55,7 @@ func TestLinkCommands_ExplainReviewDecide(t *testing.T) {
 	}
 
 	// Two sources of one true person, from synth's truth.
-	a, b := sameTruePerson(t, filepath.Join(ws, "feeds", "truth.csv"))
+	a, b := sameTruePerson(t, filepath.Join(ws, "feeds"))
 	out, err = runCLI(t, "--workspace", ws, "link", "explain", a, b)
 	if err != nil {
 		t.Fatalf("link explain: %v\n%s", err, out)
@@ -97,26 +96,21 @@ func TestLinkCommands_ExplainReviewDecide(t *testing.T) {
 }
 
 // sameTruePerson returns a GP source and an HL7 source of one true person.
-func sameTruePerson(t *testing.T, truth string) (string, string) {
+func sameTruePerson(t *testing.T, feeds string) (string, string) {
 	t.Helper()
-	f, err := os.Open(truth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	rows, err := synth.ReadTruth(feeds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gp := map[string]string{}
-	for _, r := range rows[1:] {
-		if r[0] == "gp" {
-			gp[r[3]] = link.SourceID(r[0], r[2])
+	for _, r := range rows {
+		if r.Feed == "gp" {
+			gp[r.PersonID] = link.SourceID(r.Feed, r.LocalID)
 		}
 	}
-	for _, r := range rows[1:] {
-		if r[0] == "hl7v2" && gp[r[3]] != "" {
-			return gp[r[3]], link.SourceID(r[0], r[2])
+	for _, r := range rows {
+		if r.Feed == "hl7v2" && gp[r.PersonID] != "" {
+			return gp[r.PersonID], link.SourceID(r.Feed, r.LocalID)
 		}
 	}
 	t.Fatal("no person with GP and HL7 records in truth.csv")
