@@ -150,8 +150,9 @@ type ReviewPair struct {
 	Linked bool `json:"linked"`
 }
 
-// ReviewList returns the last run's borderline pairs that no clerical
-// decision covers, most uncertain (nearest probability 0.5) first.
+// ReviewList returns the borderline pairs linkage runs found that no
+// clerical decision covers, each as its latest run scored it, most
+// uncertain (nearest probability 0.5) first.
 func ReviewList(ctx context.Context, lk *lake.Lake) ([]ReviewPair, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

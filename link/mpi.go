@@ -190,15 +190,18 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Only the latest run's review list is current.
-	latest := ""
+	// Incremental runs list only pairs with a new record, so the list is
+	// every run's, each pair once as its latest run scored it.
+	slices.SortStableFunc(review, func(a, b models.LinkReviewRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	latest := map[[2]string]int{}
 	for _, r := range review {
-		latest = max(latest, r.BatchID)
-	}
-	for _, r := range review {
-		if r.BatchID == latest {
-			ix.review = append(ix.review, r)
+		k := labelKey(r.A, r.B)
+		if i, ok := latest[k]; ok {
+			ix.review[i] = r
+			continue
 		}
+		latest[k] = len(ix.review)
+		ix.review = append(ix.review, r)
 	}
 	return ix, nil
 }

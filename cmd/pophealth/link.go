@@ -316,9 +316,9 @@ func newLinkReviewCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "review [--decide A B match|non-match --by NAME]",
 		Short: "List borderline pairs for clerical review, or record a decision on one",
-		Long: `review lists the pairs the last linkage run scored in the review band
-(match probability 0.05 to 0.95) that no decision covers yet, most uncertain
-first. "link explain A B" shows why a pair scored as it did.
+		Long: `review lists the pairs linkage runs scored in the review band (match
+probability 0.05 to 0.95; each pair as its latest run scored it) that no
+decision covers yet, most uncertain first. "link explain A B" shows why a pair scored as it did.
 
 With --decide A B match|non-match --by NAME, review records a clerical
 decision as a label in the restricted zone. The next "pophealth link" honours
