@@ -253,3 +253,36 @@ func TestRun_StableIDsMergesAndUnmerges(t *testing.T) {
 }
 
 var testNow = mustTime("2026-12-03T10:00:00Z")
+
+func TestReviewList_LatestScoreOfUndecidedPairs(t *testing.T) {
+	f := newMPIFixture(t)
+	commitRows(f, LinksDir,
+		linkRow("gp", "A", "PA", "", "Ann", "Lee", "1960-01-01", "female", "LS1 1AA"),
+		linkRow("fhir", "B", "PB", "", "Anne", "Lee", "1960-01-10", "female", "LS1 2AA"),
+		linkRow("hl7v2", "C", "PC", "", "Ann", "Leigh", "1960-01-01", "female", "LS1 1AB"))
+	commitRows(f, reviewDir,
+		models.LinkReviewRow{A: "gp/A", B: "fhir/B", Probability: 0.30, BatchID: "20260101T000010Z-000000"},
+		models.LinkReviewRow{A: "gp/A", B: "hl7v2/C", Probability: 0.10, BatchID: "20260101T000010Z-000000"})
+	// A later run scored A/B again, the other way round.
+	commitRows(f, reviewDir, models.LinkReviewRow{A: "fhir/B", B: "gp/A", Probability: 0.45, BatchID: "20260101T000011Z-000000"})
+
+	pairs, err := ReviewList(context.Background(), f.lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 2 || pairs[0].Probability != 0.45 || pairs[1].Probability != 0.10 {
+		t.Fatalf("review list %+v, want A/B at 0.45 then A/C at 0.10", pairs)
+	}
+	if err := Decide(context.Background(), f.lk, f.nextBatch(), "hl7v2/C", "gp/A", DecisionMatch, "clerk", testNow); err != nil {
+		t.Fatal(err)
+	}
+	if pairs, _ = ReviewList(context.Background(), f.lk); len(pairs) != 1 || pairs[0].B != "gp/A" {
+		t.Errorf("after deciding A/C: %+v, want only A/B", pairs)
+	}
+	if err := Decide(context.Background(), f.lk, f.nextBatch(), "gp/A", "gp/NOPE", DecisionMatch, "clerk", testNow); err == nil {
+		t.Error("a decision on an unknown source patient was recorded")
+	}
+	if err := Decide(context.Background(), f.lk, f.nextBatch(), "gp/A", "fhir/B", "maybe", "clerk", testNow); err == nil {
+		t.Error("a decision other than match or non-match was recorded")
+	}
+}
