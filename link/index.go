@@ -141,6 +141,11 @@ func (ix *Index) record(p *models.PatientRecord, personID, method, batchID strin
 		NHSNumberStatus: string(p.NHSNumberStatus),
 		Method:          method,
 		BatchID:         batchID,
+		GivenName:       p.GivenName,
+		FamilyName:      p.FamilyName,
+		BirthDate:       p.BirthDate,
+		Sex:             string(p.Sex),
+		Postcode:        p.Postcode,
 	})
 }
 

@@ -115,3 +115,14 @@ type ProcedureRow struct {
 	Code          string `parquet:"code"`
 	PerformedDate *Date  `parquet:"performed_date,date,optional"`
 }
+
+// PersonKeyMapRow maps the pseudonym a lake row was written under to the
+// pseudonym of the person linkage later found it belongs to
+// (lake/pseudo/person_key_map). Nothing already written is rewritten: the
+// query views apply the map. The latest row per FromKey, by BatchID, is in
+// force; a row mapping a key to itself undoes an earlier mapping.
+type PersonKeyMapRow struct {
+	FromKey string `parquet:"from_key"`
+	ToKey   string `parquet:"to_key"`
+	BatchID string `parquet:"batch_id"`
+}

@@ -22,6 +22,14 @@ type LinkRow struct {
 	// probabilistic linkage).
 	Method  string `parquet:"method"`
 	BatchID string `parquet:"batch_id"`
+	// The details probabilistic linkage compares ("pophealth link"), as
+	// the source sent them when the entry was made. Rows written before
+	// linkage existed read them as empty.
+	GivenName  string `parquet:"given_name,optional"`
+	FamilyName string `parquet:"family_name,optional"`
+	BirthDate  *Date  `parquet:"birth_date,date,optional"`
+	Sex        string `parquet:"sex,optional"`
+	Postcode   string `parquet:"postcode,optional"`
 }
 
 // Link methods recorded in LinkRow.Method.
@@ -93,4 +101,72 @@ type UnreadRow struct {
 	RecordID string `parquet:"record_id,optional"`
 	Kind     string `parquet:"kind"`
 	Raw      []byte `parquet:"raw"`
+}
+
+// PersonAssignmentRow records which person linkage ("pophealth link")
+// put a source patient in (lake/mpi/persons). A run writes a row for each
+// source patient it linked for the first time or moved; the latest row per
+// (Feed, LocalID), by BatchID, is in force.
+type PersonAssignmentRow struct {
+	Feed    string `parquet:"feed"`
+	LocalID string `parquet:"local_id"`
+	// IngestPersonID is the id the ingest job gave the source patient
+	// (LinkRow.PersonID); lake rows are keyed by its pseudonym.
+	IngestPersonID string `parquet:"ingest_person_id"`
+	// PersonID is the linked person: stable across runs unless the
+	// person's cluster merged into another (see PersonMergeRow).
+	PersonID string `parquet:"person_id"`
+	// Method is how the source joined its person: "nhs_number",
+	// "probabilistic", "a40" (an HL7 merge), "label" (a clerical
+	// decision) or "singleton".
+	Method  string `parquet:"method"`
+	BatchID string `parquet:"batch_id"`
+}
+
+// PersonMergeRow records that linkage merged one person into another
+// (lake/mpi/person_merges): the retired id's sources now belong to the
+// surviving id. Rows are never removed; an un-merge is a later
+// assignment.
+type PersonMergeRow struct {
+	RetiredPersonID   string `parquet:"retired_person_id"`
+	SurvivingPersonID string `parquet:"surviving_person_id"`
+	// Reason is "probabilistic", "a40", "nhs_number" or "label".
+	Reason  string `parquet:"reason"`
+	BatchID string `parquet:"batch_id"`
+}
+
+// LinkLabelRow is a clerical review decision on two source patients
+// (lake/mpi/labels), named as "feed/local_id". Linkage honours it: a match
+// joins the two, a non-match keeps them apart (an un-merge). The latest
+// decision on a pair, by BatchID, is in force.
+type LinkLabelRow struct {
+	A        string `parquet:"a"`
+	B        string `parquet:"b"`
+	Decision string `parquet:"decision"` // "match" or "non-match"
+	By       string `parquet:"by"`
+	At       string `parquet:"at"` // RFC 3339
+	BatchID  string `parquet:"batch_id"`
+}
+
+// LinkReviewRow is a borderline pair a linkage run found
+// (lake/mpi/review), for clerical review.
+type LinkReviewRow struct {
+	A           string  `parquet:"a"`
+	B           string  `parquet:"b"`
+	Weight      float64 `parquet:"weight"`
+	Probability float64 `parquet:"probability"`
+	BatchID     string  `parquet:"batch_id"`
+}
+
+// LinkModelRow is one parameter of the Fellegi-Sunter model a full
+// linkage run trained (lake/mpi/model): m and u of one comparison level,
+// or, with Comparison "prior", the prior in M. Incremental runs reuse the
+// latest batch's model.
+type LinkModelRow struct {
+	Comparison string  `parquet:"comparison"`
+	Level      int32   `parquet:"level"`
+	LevelName  string  `parquet:"level_name"`
+	M          float64 `parquet:"m"`
+	U          float64 `parquet:"u"`
+	BatchID    string  `parquet:"batch_id"`
 }

@@ -532,3 +532,33 @@ func TestMaterialise_OptOutsFollowLinkage(t *testing.T) {
 		t.Errorf("%d people, want 5 (p2, p3 and p6 left out)", len(got))
 	}
 }
+
+func TestMaterialise_RowsFollowLinkageMerges(t *testing.T) {
+	g := newGovWorkspace(t)
+	l, err := lake.Open(g.ws.LakeDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Begin("B2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Linkage found that p5 is p1: p5's rows must carry p1's pseudonym.
+	if err := lake.Append(b, keyMapDir, keyMapRow{FromKey: g.personKey["p5"], ToKey: g.personKey["p1"], BatchID: "B2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(lake.Manifest{}); err != nil {
+		t.Fatal(err)
+	}
+	run := g.materialise(t, "diabetes-phm")
+	ps := pseudonymise.New(purposeKeyOf(t, g.ws, "diabetes-phm"))
+	for _, table := range []models.Table{models.TablePerson, models.TableDiagnosis} {
+		got := column(t, run, table, "person_key")
+		if slices.Contains(got, ps.Derive(domainPerson, g.personKey["p5"])) {
+			t.Errorf("%s: p5's own pseudonym survives its merge into p1", table)
+		}
+		if !slices.Contains(got, ps.Derive(domainPerson, g.personKey["p1"])) {
+			t.Errorf("%s: p1's pseudonym is missing", table)
+		}
+	}
+}

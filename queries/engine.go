@@ -55,6 +55,10 @@ func (e *Engine) Close() error { return e.db.Close() }
 
 func (e *Engine) build(ctx context.Context, l *lake.Lake) error {
 	var readable []string
+	remap, err := e.loadKeyMap(ctx, l)
+	if err != nil {
+		return err
+	}
 	for _, t := range models.Tables {
 		cols, err := tableColumns(t)
 		if err != nil {
@@ -64,7 +68,7 @@ func (e *Engine) build(ctx context.Context, l *lake.Lake) error {
 		if err != nil {
 			return fmt.Errorf("queries: table %s: %w", t, err)
 		}
-		if _, err := e.db.ExecContext(ctx, viewDDL(t, cols, files)); err != nil {
+		if _, err := e.db.ExecContext(ctx, remappedViewDDL(t, cols, files, remap)); err != nil {
 			return fmt.Errorf("queries: view %s over %d files: %w", t, len(files), err)
 		}
 		readable = append(readable, files...)

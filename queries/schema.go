@@ -22,7 +22,16 @@ type column struct {
 // engine's views are, and the files they read (for allowed_paths). Other
 // packages that read the lake with their own DuckDB (purpose
 // materialisation) use it so the lake has one reading.
+//
+// Like the engine's, the views replace person keys through linkage's key
+// map (link.KeyMap), so rows written before a merge belong to the merged
+// person: the statements begin with a person_key_map table holding it.
 func LakeViews(l *lake.Lake) (stmts, files []string, err error) {
+	stmts, err = keyMapStatements(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	remap := len(stmts) > 1
 	for _, t := range models.Tables {
 		cols, err := tableColumns(t)
 		if err != nil {
@@ -32,7 +41,7 @@ func LakeViews(l *lake.Lake) (stmts, files []string, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("queries: table %s: %w", t, err)
 		}
-		stmts = append(stmts, viewDDL(t, cols, tf))
+		stmts = append(stmts, remappedViewDDL(t, cols, tf, remap))
 		files = append(files, tf...)
 	}
 	return stmts, files, nil

@@ -46,7 +46,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Time each pipeline stage on a synthetic population, with DuckDB as the reference",
 		Long: `bench generates a synthetic population, then runs each stage as its own process
-(synth, ingest per feed, re-ingest, report) and reports records/s, MB/s and
+(synth, ingest per feed, re-ingest, link, report) and reports records/s, MB/s and
 peak resident memory. Next to each ingest stage it runs DuckDB's own reader on
 the same files (read_csv / read_ndjson -> COPY ... TO parquet) in a separate
 process and prints the ratio, so results compare like with like on a shared
@@ -170,6 +170,18 @@ func runBench(ctx context.Context, progress io.Writer, people int, out string) (
 		return nil, err
 	}
 	results = append(results, again)
+	linked, body, err := run("link", "link", "--workspace", ws, "--json")
+	if err != nil {
+		return nil, err
+	}
+	var lr struct {
+		Sources int64 `json:"sources"`
+	}
+	if err := json.Unmarshal(body, &lr); err != nil {
+		return nil, fmt.Errorf("bench: link summary: %w", err)
+	}
+	linked.Records = lr.Sources
+	results = append(results, linked)
 	report, _, err := run("report", "report", "--workspace", ws, "--json")
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pophealth/pophealth/queries"
+	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/synth"
 	"github.com/pophealth/pophealth/workspace"
 )
@@ -27,7 +28,8 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Long: `demo shows pophealth end to end in one command. It creates the workspace if
 needed, generates a synthetic population and its three exchange feeds into
 WORKSPACE/feeds, ingests them (validation, quarantine, linkage on NHS number,
-pseudonymisation, atomic Parquet commit) and prints the sample reports.
+pseudonymisation, atomic Parquet commit), links the records into people
+("pophealth link") and prints the sample reports.
 
 Run it twice to see idempotent ingest: the second run finds nothing new.`,
 		Args: cobra.NoArgs,
@@ -73,6 +75,20 @@ Run it twice to see idempotent ingest: the second run finds nothing new.`,
 			}
 			var buf strings.Builder
 			printIngest(&buf, res)
+			writeIndented(out, buf.String())
+			done()
+
+			done = step("link: NHS number first, Fellegi-Sunter for the rest, stable person ids")
+			lk, err := lake.Open(ws.LakeDir())
+			if err != nil {
+				return err
+			}
+			linked, err := runLink(cmd, g, ws, lk, false, false)
+			if err != nil {
+				return err
+			}
+			buf.Reset()
+			printLink(&buf, linked)
 			writeIndented(out, buf.String())
 			done()
 

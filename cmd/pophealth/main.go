@@ -89,6 +89,7 @@ Quick start:
 		newOptOutCmd(g),
 		newSQLCmd(g),
 		newAuditCmd(g),
+		newLinkCmd(g),
 	)
 	return root
 }

@@ -114,7 +114,7 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 	for _, r := range results {
 		stages[r.Stage] = r
 	}
-	for _, name := range []string{"synth", "ingest gp", "ingest fhir", "ingest hl7v2", "re-ingest (no-op)", "report",
+	for _, name := range []string{"synth", "ingest gp", "ingest fhir", "ingest hl7v2", "re-ingest (no-op)", "link", "report",
 		"cohort query", "cohort run", "risk fit", "risk run (score everyone)"} {
 		r, ok := stages[name]
 		if !ok {

@@ -1,0 +1,604 @@
+package link
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/models"
+	"github.com/pophealth/pophealth/pseudonymise"
+)
+
+// The master person index's directories. All but KeyMapDir are in the
+// lake's restricted zone; KeyMapDir holds only pseudonyms.
+const (
+	LinksDir        = "mpi/links"
+	MergesDir       = "mpi/merges"
+	personsDir      = "mpi/persons"
+	personMergesDir = "mpi/person_merges"
+	LabelsDir       = "mpi/labels"
+	reviewDir       = "mpi/review"
+	modelDir        = "mpi/model"
+	KeyMapDir       = "pseudo/person_key_map"
+)
+
+// RunOptions configures a linkage run over the lake.
+type RunOptions struct {
+	// BatchID names the lake batch the run commits.
+	BatchID string
+	// Key is the lake key person pseudonyms derive from.
+	Key pseudonymise.Key
+	// Full retrains the model and relinks every source patient; otherwise
+	// a run with an earlier model links only the source patients new since
+	// the last run (and those a clerical decision names) against the
+	// index.
+	Full     bool
+	Settings Settings
+	Logger   *slog.Logger
+	// Progress, when set, is told each step as it starts, for displays.
+	Progress func(step string)
+}
+
+// RunResult summarises a linkage run; it is what "pophealth link --json"
+// prints.
+type RunResult struct {
+	BatchID string `json:"batch_id,omitempty"`
+	// Mode is "full" or "incremental".
+	Mode string `json:"mode"`
+	// Sources counts source patients in the index; New those linked for
+	// the first time; Moved those whose person changed.
+	Sources int `json:"sources"`
+	New     int `json:"new"`
+	Moved   int `json:"moved"`
+	Persons int `json:"persons"`
+	// Merges counts persons merged into another this run.
+	Merges int `json:"merges"`
+	// A40 and Labels count the HL7 merges and clerical decisions honoured.
+	A40     int       `json:"a40_merges"`
+	Labels  int       `json:"labels"`
+	Review  int       `json:"review_pairs"`
+	Stats   LinkStats `json:"linkage"`
+	Seconds float64   `json:"seconds"`
+}
+
+// source is one source patient of the index.
+type source struct {
+	id       string // feed/local_id
+	feed     string
+	localID  string
+	ingestID string
+}
+
+// SourceID names a source patient as commands show it: feed/local_id.
+func SourceID(feed, localID string) string { return feed + "/" + localID }
+
+// index is the master person index as read from the lake.
+type index struct {
+	sources []source
+	// recs[i] is source i's details as linkage compares them.
+	recs []Record
+	byID map[string]int
+	// assigned[i] is source i's person id in force, "" if never linked.
+	assigned []string
+	merges   []models.MergeRow
+	labels   map[[2]string]models.LinkLabelRow
+	model    *Model
+	review   []models.LinkReviewRow
+}
+
+// readAll reads every committed row of type T under dir.
+func readAll[T any](lk *lake.Lake, dir string) ([]T, error) {
+	files, err := lk.Files(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	for _, f := range files {
+		rows, err := parquet.ReadFile[T](f)
+		if err != nil {
+			return nil, fmt.Errorf("master person index %s: %w", f, err)
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// loadIndex reads the master person index.
+func loadIndex(lk *lake.Lake) (*index, error) {
+	// The assignments are the second largest read: decode them while the
+	// links are read and indexed.
+	type assignments struct {
+		rows []models.PersonAssignmentRow
+		err  error
+	}
+	pending := make(chan assignments, 1)
+	go func() {
+		rows, err := readAll[models.PersonAssignmentRow](lk, personsDir)
+		pending <- assignments{rows, err}
+	}()
+	links, err := readAll[models.LinkRow](lk, LinksDir)
+	if err != nil {
+		return nil, err
+	}
+	ix := &index{byID: map[string]int{}, labels: map[[2]string]models.LinkLabelRow{}}
+	slices.SortStableFunc(links, func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	for _, r := range links {
+		id := SourceID(r.Feed, r.LocalID)
+		i, ok := ix.byID[id]
+		if !ok {
+			i = len(ix.sources)
+			ix.byID[id] = i
+			ix.sources = append(ix.sources, source{id: id, feed: r.Feed, localID: r.LocalID, ingestID: r.PersonID})
+			ix.recs = append(ix.recs, Record{ID: id})
+		}
+		// Later rows add what earlier ones lacked (an NHS number that
+		// arrived later).
+		rec := &ix.recs[i]
+		if r.NHSNumber != "" && (rec.NHSNumber == "" || usable(models.NHSNumberStatus(r.NHSNumberStatus))) {
+			rec.NHSNumber, rec.NHSStatus = r.NHSNumber, models.NHSNumberStatus(r.NHSNumberStatus)
+		}
+		if rec.NHSStatus == "" {
+			rec.NHSStatus = models.NHSNumberStatus(r.NHSNumberStatus)
+		}
+		setIf(&rec.GivenName, r.GivenName)
+		setIf(&rec.FamilyName, r.FamilyName)
+		setIf(&rec.Sex, r.Sex)
+		setIf(&rec.Postcode, r.Postcode)
+		if r.BirthDate != nil {
+			rec.BirthDate = r.BirthDate.String()
+		}
+	}
+	ix.assigned = make([]string, len(ix.sources))
+	got := <-pending
+	persons, err := got.rows, got.err
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(persons, func(a, b models.PersonAssignmentRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	for _, p := range persons {
+		if i, ok := ix.byID[SourceID(p.Feed, p.LocalID)]; ok {
+			ix.assigned[i] = p.PersonID
+		}
+	}
+	if ix.merges, err = readAll[models.MergeRow](lk, MergesDir); err != nil {
+		return nil, err
+	}
+	labels, err := readAll[models.LinkLabelRow](lk, LabelsDir)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(labels, func(a, b models.LinkLabelRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	for _, l := range labels {
+		ix.labels[labelKey(l.A, l.B)] = l
+	}
+	params, err := readAll[models.LinkModelRow](lk, modelDir)
+	if err != nil {
+		return nil, err
+	}
+	if ix.model, err = modelFromRows(params); err != nil {
+		return nil, err
+	}
+	review, err := readAll[models.LinkReviewRow](lk, reviewDir)
+	if err != nil {
+		return nil, err
+	}
+	// Incremental runs list only pairs with a new record, so the list is
+	// every run's, each pair once as its latest run scored it.
+	slices.SortStableFunc(review, func(a, b models.LinkReviewRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	latest := map[[2]string]int{}
+	for _, r := range review {
+		k := labelKey(r.A, r.B)
+		if i, ok := latest[k]; ok {
+			ix.review[i] = r
+			continue
+		}
+		latest[k] = len(ix.review)
+		ix.review = append(ix.review, r)
+	}
+	return ix, nil
+}
+
+func setIf(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func labelKey(a, b string) [2]string {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]string{a, b}
+}
+
+// Run links the lake's master person index and commits the result as one
+// batch: the person of every source patient (stable ids; merges
+// recorded), the pseudonymised key map the query views apply, the
+// borderline pairs for review and, after training, the model.
+func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
+	start := time.Now()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	progress("reading the master person index")
+	ix, err := loadIndex(lk)
+	if err != nil {
+		return RunResult{}, err
+	}
+	res := RunResult{Mode: "incremental", Sources: len(ix.sources)}
+	if len(ix.sources) == 0 {
+		res.Mode = "full"
+		res.Seconds = time.Since(start).Seconds()
+		return res, nil
+	}
+	job := linkJob{recs: ix.recs}
+	full := o.Full || ix.model == nil
+	if full {
+		res.Mode = "full"
+	} else {
+		job.model = ix.model
+		job.active = make([]bool, len(ix.sources))
+	}
+	// Clerical decisions.
+	relink := map[int]bool{}
+	for _, l := range ix.labels {
+		a, okA := ix.byID[l.A]
+		b, okB := ix.byID[l.B]
+		if !okA || !okB {
+			log.Warn("label names a source patient not in the index", "a", l.A, "b", l.B)
+			continue
+		}
+		res.Labels++
+		if l.Decision == "match" {
+			job.mustLink = append(job.mustLink, [2]int32{int32(a), int32(b)})
+			job.reasons = append(job.reasons, "label")
+		} else {
+			job.cannotLink = append(job.cannotLink, [2]int32{int32(a), int32(b)})
+			if ix.assigned[a] != "" && ix.assigned[a] == ix.assigned[b] {
+				// An un-merge: both are linked afresh, apart.
+				relink[a], relink[b] = true, true
+			}
+		}
+	}
+	// HL7 A40 merges: the retired local id (or, when MRG-1 held only an
+	// NHS number, the feed's patients with that number) belongs to the
+	// survivor.
+	byNHS := map[string][]int{}
+	for _, m := range ix.merges {
+		if m.RetiredLocalID == "" && m.RetiredNHSNumber != "" {
+			byNHS[m.Feed+"/"+m.RetiredNHSNumber] = nil
+		}
+	}
+	if len(byNHS) > 0 {
+		for i, s := range ix.sources {
+			k := s.feed + "/" + ix.recs[i].NHSNumber
+			if _, ok := byNHS[k]; ok {
+				byNHS[k] = append(byNHS[k], i)
+			}
+		}
+	}
+	for _, m := range ix.merges {
+		a, ok := ix.byID[SourceID(m.Feed, m.LocalID)]
+		if !ok {
+			log.Warn("HL7 merge names a surviving patient not in the index", "feed", m.Feed, "local_id", m.LocalID, "record", m.RecordID)
+			continue
+		}
+		retired := byNHS[m.Feed+"/"+m.RetiredNHSNumber]
+		if m.RetiredLocalID != "" {
+			b, ok := ix.byID[SourceID(m.Feed, m.RetiredLocalID)]
+			if !ok {
+				continue // the retired patient never sent a record of its own
+			}
+			retired = []int{b}
+		}
+		for _, b := range retired {
+			if b != a {
+				res.A40++
+				job.mustLink = append(job.mustLink, [2]int32{int32(a), int32(b)})
+				job.reasons = append(job.reasons, "a40")
+			}
+		}
+	}
+	if !full {
+		// Earlier clusters stand; new and relinked sources are active.
+		first := map[string]int{}
+		job.clusters = make([]int, len(ix.sources))
+		for i, p := range ix.assigned {
+			job.clusters[i] = i
+			switch {
+			case p == "" || relink[i]:
+				job.active[i] = true
+				if p == "" {
+					res.New++
+				}
+			default:
+				if f, ok := first[p]; ok {
+					job.clusters[i] = f
+				} else {
+					first[p] = i
+				}
+			}
+		}
+	} else {
+		for _, p := range ix.assigned {
+			if p == "" {
+				res.New++
+			}
+		}
+	}
+	progress(fmt.Sprintf("linking %d source patients (%s)", len(ix.sources), res.Mode))
+	lr, err := link(ctx, job, o.Settings)
+	if err != nil {
+		return res, err
+	}
+	res.Stats = lr.Stats
+	progress("writing persons, merges and the key map")
+	persons, merges := ix.assignIDs(lr)
+	res.Merges = len(merges)
+
+	b, err := lk.Begin(o.BatchID)
+	if err != nil {
+		return res, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			if err := b.Abort(); err != nil {
+				log.Error("abort batch", "batch", o.BatchID, "err", err)
+			}
+		}
+	}()
+	var assignments []models.PersonAssignmentRow
+	for i, s := range ix.sources {
+		if persons[i] == ix.assigned[i] {
+			continue
+		}
+		if ix.assigned[i] != "" {
+			res.Moved++
+		}
+		method := lr.JoinedBy[i]
+		if method == "" {
+			method = "singleton"
+		}
+		assignments = append(assignments, models.PersonAssignmentRow{
+			Feed: s.feed, LocalID: s.localID, IngestPersonID: s.ingestID, PersonID: persons[i], Method: method, BatchID: o.BatchID,
+		})
+	}
+	if err := lake.Append(b, personsDir, assignments...); err != nil {
+		return res, err
+	}
+	for i := range merges {
+		merges[i].BatchID = o.BatchID
+	}
+	if err := lake.Append(b, personMergesDir, merges...); err != nil {
+		return res, err
+	}
+	if err := lake.Append(b, KeyMapDir, ix.keyMapRows(persons, pseudonymise.New(o.Key), o.BatchID)...); err != nil {
+		return res, err
+	}
+	var review []models.LinkReviewRow
+	for _, p := range lr.Review {
+		review = append(review, models.LinkReviewRow{
+			A: ix.sources[p.A].id, B: ix.sources[p.B].id, Weight: p.Weight, Probability: p.Probability, BatchID: o.BatchID,
+		})
+	}
+	res.Review = len(review)
+	if err := lake.Append(b, reviewDir, review...); err != nil {
+		return res, err
+	}
+	if full {
+		if err := lake.Append(b, modelDir, lr.Model.rows(o.BatchID)...); err != nil {
+			return res, err
+		}
+	}
+	if err := b.Commit(lake.Manifest{BatchID: o.BatchID}); err != nil {
+		return res, fmt.Errorf("commit linkage batch %s: %w", o.BatchID, err)
+	}
+	committed = true
+	res.BatchID = o.BatchID
+	distinct := map[string]bool{}
+	for _, p := range persons {
+		distinct[p] = true
+	}
+	res.Persons = len(distinct)
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// assignIDs gives each cluster a person id, keeping ids stable: a cluster
+// keeps the earlier id most of its members had; an earlier id is kept by
+// the one cluster holding most of its members; when a cluster holds
+// several earlier ids, the one with most members survives and the others
+// are recorded as merged into it. A cluster without an earlier id takes
+// the ingest id of its first member (lake rows already carry its
+// pseudonym), or a new id if that is taken.
+func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
+	type count struct {
+		cluster int
+		n       int
+	}
+	// A cluster whose members all had the same earlier id keeps it; only
+	// the others need counting. prev[c] is that id, mixed[c] says the
+	// cluster holds a new source or several ids.
+	n := len(ix.sources)
+	prev, mixed := make([]string, n), make([]bool, n)
+	for i, p := range ix.assigned {
+		c := lr.Cluster[i]
+		switch {
+		case p == "":
+			mixed[c] = true
+		case prev[c] == "":
+			prev[c] = p
+		case prev[c] != p:
+			mixed[c] = true
+		}
+	}
+	// An earlier id split over several pure clusters is contested: count
+	// those clusters as mixed.
+	pure := map[string]int{}
+	for c := range n {
+		if !mixed[c] && prev[c] != "" {
+			pure[prev[c]]++
+		}
+	}
+	for c := range n {
+		if !mixed[c] && prev[c] != "" && pure[prev[c]] > 1 {
+			mixed[c] = true
+		}
+	}
+	// members[cluster][earlier id] = count, for mixed clusters and the
+	// earlier ids they hold.
+	members := map[int]map[string]int{}
+	for i, p := range ix.assigned {
+		c := lr.Cluster[i]
+		if p == "" || !mixed[c] {
+			continue
+		}
+		if members[c] == nil {
+			members[c] = map[string]int{}
+		}
+		members[c][p]++
+	}
+	owner := map[string]count{}
+	for _, c := range slices.Sorted(maps.Keys(members)) {
+		for p, n := range members[c] {
+			if o, ok := owner[p]; !ok || n > o.n {
+				owner[p] = count{c, n}
+			}
+		}
+	}
+	// An id some pure cluster keeps is not available to mixed ones.
+	for c := range n {
+		if !mixed[c] && prev[c] != "" {
+			if o, ok := owner[prev[c]]; !ok || o.n < n {
+				owner[prev[c]] = count{c, n}
+			}
+		}
+	}
+	clusterID := map[int]string{}
+	var merges []models.PersonMergeRow
+	used := map[string]bool{}
+	for p := range owner {
+		used[p] = true
+	}
+	for c := range n {
+		if !mixed[c] && prev[c] != "" {
+			clusterID[c] = prev[c]
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(members)) {
+		var owned []string
+		for p := range members[c] {
+			if owner[p].cluster == c {
+				owned = append(owned, p)
+			}
+		}
+		if len(owned) == 0 {
+			continue
+		}
+		slices.SortFunc(owned, func(a, b string) int {
+			if d := members[c][b] - members[c][a]; d != 0 {
+				return d
+			}
+			return strings.Compare(a, b)
+		})
+		clusterID[c] = owned[0]
+		for _, p := range owned[1:] {
+			merges = append(merges, models.PersonMergeRow{RetiredPersonID: p, SurvivingPersonID: owned[0], Reason: mergeReason(lr, ix, c, p)})
+		}
+	}
+	persons := make([]string, len(ix.sources))
+	for i := range ix.sources {
+		c := lr.Cluster[i]
+		id, ok := clusterID[c]
+		if !ok {
+			id = ix.sources[c].ingestID
+			if used[id] {
+				id = ix.sources[c].ingestID + "-" + ix.sources[c].id
+			}
+			used[id] = true
+			clusterID[c] = id
+		}
+		persons[i] = id
+	}
+	return persons, merges
+}
+
+// mergeReason says why earlier person p joined cluster c: the way its
+// first member joined.
+func mergeReason(lr *Result, ix *index, c int, p string) string {
+	for i, a := range ix.assigned {
+		if a == p && lr.Cluster[i] == c && lr.JoinedBy[i] != "" {
+			return lr.JoinedBy[i]
+		}
+	}
+	return "probabilistic"
+}
+
+// keyMapRows returns the key map rows that change what is in force: for
+// each ingest id whose person changed, its pseudonym maps to the person's.
+// Sources sharing an ingest id (linked by NHS number at ingest) share lake
+// rows: they follow the person most of them are in. What is in force is
+// what the same rule gave for the earlier assignments (each run writes
+// it), so the map itself need not be read.
+func (ix *index) keyMapRows(persons []string, ps *pseudonymise.Pseudonymiser, batchID string) []models.PersonKeyMapRow {
+	touched := map[string]bool{}
+	for i, s := range ix.sources {
+		if persons[i] != ix.assigned[i] {
+			touched[s.ingestID] = true
+		}
+	}
+	now, before := map[string]map[string]int{}, map[string]map[string]int{}
+	vote := func(votes map[string]map[string]int, ingest, person string) {
+		if votes[ingest] == nil {
+			votes[ingest] = map[string]int{}
+		}
+		votes[ingest][person]++
+	}
+	for i, s := range ix.sources {
+		if !touched[s.ingestID] {
+			continue
+		}
+		vote(now, s.ingestID, persons[i])
+		if ix.assigned[i] != "" {
+			vote(before, s.ingestID, ix.assigned[i])
+		}
+	}
+	var rows []models.PersonKeyMapRow
+	for _, ingest := range slices.Sorted(maps.Keys(now)) {
+		to := majority(now[ingest])
+		from := majority(before[ingest])
+		if from == "" {
+			from = ingest // never mapped: rows are under the ingest id's own key
+		}
+		if to != from {
+			rows = append(rows, models.PersonKeyMapRow{FromKey: ps.PersonKey(ingest), ToKey: ps.PersonKey(to), BatchID: batchID})
+		}
+	}
+	return rows
+}
+
+// majority returns the person most votes name (the smallest id on a tie),
+// or "" for no votes.
+func majority(votes map[string]int) string {
+	best, n := "", 0
+	for p, k := range votes {
+		if k > n || k == n && p < best {
+			best, n = p, k
+		}
+	}
+	return best
+}
