@@ -65,11 +65,7 @@ func TestIngest_KillNine(t *testing.T) {
 		t.Skip("starts child processes")
 	}
 	dir := t.TempDir()
-	opts := synth.DefaultOptions()
-	opts.People, opts.Seed, opts.OutDir = 300, 3, filepath.Join(dir, "feeds")
-	if _, err := synth.Generate(context.Background(), opts, nil); err != nil {
-		t.Fatal(err)
-	}
+	opts := synthFeeds(t, dir, 300, 3)
 	key, err := pseudonymise.NewKey()
 	if err != nil {
 		t.Fatal(err)
@@ -176,21 +172,39 @@ func TestIngest_KillNine(t *testing.T) {
 				t.Error(err)
 			}
 			ms, _ = lk.Manifests()
-			var rows int64
-			for _, m := range ms {
-				for _, n := range m.Counts {
-					rows += n
-				}
-			}
-			var wantRows int64
-			for _, n := range want.Rows {
-				wantRows += n
-			}
-			if rows != wantRows {
+			if rows, wantRows := manifestRows(ms), sum(want.Rows); rows != wantRows {
 				t.Errorf("lake holds %d rows after rerun, an uninterrupted run wrote %d", rows, wantRows)
 			}
 		})
 	}
+}
+
+// synthFeeds generates a synthetic population's feeds in dir/feeds.
+func synthFeeds(t *testing.T, dir string, people int, seed uint64) synth.Options {
+	t.Helper()
+	opts := synth.DefaultOptions()
+	opts.People, opts.Seed, opts.OutDir = people, seed, filepath.Join(dir, "feeds")
+	if _, err := synth.Generate(context.Background(), opts, nil); err != nil {
+		t.Fatal(err)
+	}
+	return opts
+}
+
+// manifestRows is the number of rows the batches wrote.
+func manifestRows(ms []lake.Manifest) int64 {
+	var rows int64
+	for _, m := range ms {
+		rows += sum(m.Counts)
+	}
+	return rows
+}
+
+func sum(counts map[string]int64) int64 {
+	var n int64
+	for _, c := range counts {
+		n += c
+	}
+	return n
 }
 
 // crashChild starts TestCrashChild ingesting feeds into dir/lake<name>.
@@ -198,15 +212,23 @@ func crashChild(t *testing.T, dir, name, keyFile, feeds string, pause bool) (*ex
 	t.Helper()
 	lakeDir := filepath.Join(dir, "lake"+name)
 	marker := filepath.Join(dir, "marker"+name)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+strings.Join([]string{lakeDir, keyFile, feeds, marker}, "|"))
+	env := []string{crashChildEnv + "=" + strings.Join([]string{lakeDir, keyFile, feeds, marker}, "|")}
 	if pause {
-		cmd.Env = append(cmd.Env, crashPauseEnv+"=1")
+		env = append(env, crashPauseEnv+"=1")
 	}
+	return startTestChild(t, "TestCrashChild", env...), marker
+}
+
+// startTestChild starts this test binary running only the test named
+// test, with env added to its environment: a real process to kill.
+func startTestChild(t *testing.T, test string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd, marker
+	return cmd
 }
 
 // waitFor waits until the child has written its marker: it is ingesting.

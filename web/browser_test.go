@@ -1,39 +1,14 @@
 package web
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/pophealth/pophealth/internal/browsertest"
 )
-
-// requireBrowserEnv, when set to 1 (CI sets it), turns a missing Chromium
-// into a failure instead of a skip.
-const requireBrowserEnv = "POPHEALTH_REQUIRE_BROWSER"
-
-// screenshotsEnv names a directory to keep the screenshots in (make
-// screenshots uses docs/screenshots); by default they go to a temporary
-// directory and are checked, then discarded.
-const screenshotsEnv = "POPHEALTH_SCREENSHOTS"
-
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv(requireBrowserEnv) == "1" {
-		t.Fatalf("no Chromium on PATH and %s=1 (apt-get install chromium)", requireBrowserEnv)
-	}
-	t.Skip("no Chromium on PATH (apt-get install chromium); set " + requireBrowserEnv + "=1 to require it")
-	return ""
-}
 
 // TestBrowser drives the three kinds of user through their pages in a real
 // headless Chromium: sign in with the form, read what the role allows, be
@@ -42,54 +17,15 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	chromium := findChromium(t)
+	ctx := browsertest.Start(t, 90*time.Second)
 	site := newTestSite(t, Config{Auth: AuthLocal}, testUsers(t))
-	shots := os.Getenv(screenshotsEnv)
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1200, 900),
-		chromedp.Flag("user-data-dir", t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	shots := browsertest.ShotsDir(t)
 
 	base := site.srv.URL
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, name), png, 0o644)
-		})
-	}
-	signIn := func(name string) chromedp.Tasks {
-		return chromedp.Tasks{
-			chromedp.Navigate(base + "/login"),
-			chromedp.WaitVisible(`#name`, chromedp.ByID),
-			chromedp.SendKeys(`#name`, name, chromedp.ByID),
-			chromedp.SendKeys(`#password`, testPassword, chromedp.ByID),
-			chromedp.Submit(`#password`, chromedp.ByID),
-			chromedp.WaitVisible(`header.site .who`, chromedp.ByQuery),
-		}
-	}
-	signOut := chromedp.Tasks{
-		chromedp.Click(`header.site button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#name`, chromedp.ByID),
-	}
-	text := func(sel string, out *string) chromedp.Action { return chromedp.Text(sel, out, chromedp.ByQuery) }
+	shot := func(name string) chromedp.Action { return browsertest.Shot(shots, name) }
+	signIn := func(name string) chromedp.Tasks { return browsertest.SignIn(base, name, testPassword) }
+	signOut := browsertest.SignOut()
+	text := browsertest.Text
 
 	var reports, report, refused, purposes, auditPage, jobs, svgCount string
 	err := chromedp.Run(ctx,
@@ -155,10 +91,6 @@ func TestBrowser(t *testing.T) {
 	if svgCount == "0" || svgCount == "" {
 		t.Error("report chart drew no bars in the browser")
 	}
-	for _, name := range []string{"login.png", "commissioner-home.png", "commissioner-reports.png", "commissioner-report.png", "ig-purposes.png", "ig-audit.png", "operator-jobs.png"} {
-		if info, err := os.Stat(filepath.Join(shots, name)); err != nil || info.Size() < 1000 {
-			t.Errorf("screenshot %s: %v", name, err)
-		}
-	}
+	browsertest.CheckShots(t, shots, "login.png", "commissioner-home.png", "commissioner-reports.png", "commissioner-report.png", "ig-purposes.png", "ig-audit.png", "operator-jobs.png")
 	t.Logf("screenshots in %s", shots)
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pophealth/pophealth/audit"
@@ -117,7 +118,7 @@ type Sources struct {
 // every asset embedded in the binary.
 type Server struct {
 	cfg      Config
-	users    *Users
+	users    atomic.Pointer[Users]
 	src      Sources
 	sessions sessions
 	log      *slog.Logger
@@ -160,13 +161,19 @@ func New(cfg Config, users *Users, src Sources, sessionKey pseudonymise.Key, log
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, users: users, src: src, log: log, audit: record, pages: pages,
+		cfg: cfg, src: src, log: log, audit: record, pages: pages,
 		sessions: sessions{mac: pseudonymise.New(sessionKey), ttl: cfg.SessionTTL, now: time.Now},
 	}
+	s.users.Store(users)
 	s.csrf = http.NewCrossOriginProtection()
 	s.routes()
 	return s, nil
 }
+
+// SetUsers replaces the accounts, for a server that reloads the accounts
+// file while it runs. Requests already being served finish with the old
+// accounts; a removed account loses access at its next request.
+func (s *Server) SetUsers(u *Users) { s.users.Store(u) }
 
 func formatTime(t time.Time, layout string) string {
 	if t.IsZero() {
@@ -226,7 +233,7 @@ func (s *Server) user(r *http.Request) *User {
 		if err != nil || !slices.ContainsFunc(s.cfg.TrustedProxies, func(p netip.Prefix) bool { return p.Contains(addr.Unmap()) }) {
 			return nil
 		}
-		return s.users.Find(r.Header.Get(s.cfg.Header))
+		return s.users.Load().Find(r.Header.Get(s.cfg.Header))
 	default:
 		c, err := r.Cookie(sessionCookie)
 		if err != nil {
@@ -236,7 +243,7 @@ func (s *Server) user(r *http.Request) *User {
 		if err != nil {
 			return nil
 		}
-		return s.users.Find(name) // a deleted account loses access at once
+		return s.users.Load().Find(name) // a deleted account loses access at once
 	}
 }
 
@@ -303,7 +310,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	name, password := r.PostFormValue("name"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
-	u := s.users.Authenticate(name, password)
+	u := s.users.Load().Authenticate(name, password)
 	if u == nil {
 		s.audit(name, "web.login_failed", map[string]any{"remote": r.RemoteAddr})
 		w.WriteHeader(http.StatusUnauthorized)

@@ -286,7 +286,8 @@ func TestSessionCookiesCannotBeForgedOrOutlive(t *testing.T) {
 		t.Error("expired session accepted")
 	}
 	// Deleting an account ends its sessions at once.
-	site.web.users.Users = site.web.users.Users[1:]
+	fewer := &Users{Users: site.web.users.Load().Users[1:]}
+	site.web.SetUsers(fewer)
 	c := site.client(t)
 	u, _ := url.Parse(site.srv.URL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: good}})
@@ -411,5 +412,23 @@ func TestUsersFile(t *testing.T) {
 	}
 	if _, err := LoadUsers(path); err == nil || !strings.Contains(err.Error(), "passwrd") {
 		t.Errorf("misspelt field accepted: %v", err)
+	}
+}
+
+func TestSetUsers_RemovedAccountLosesAccessAtNextRequest(t *testing.T) {
+	site := newTestSite(t, Config{Auth: AuthLocal}, testUsers(t))
+	c := site.client(t)
+	site.login(t, c, "olive", testPassword)
+	if code, _, _ := get(t, c, site.srv.URL+"/ops/jobs"); code != http.StatusOK {
+		t.Fatalf("olive /ops/jobs: %d before the change", code)
+	}
+	fewer := testUsers(t)
+	fewer.Remove("olive")
+	site.web.SetUsers(fewer)
+	if code, _, h := get(t, c, site.srv.URL+"/ops/jobs"); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
+		t.Errorf("olive /ops/jobs after removal: %d to %q, want a redirect to sign in", code, h.Get("Location"))
+	}
+	if resp := site.login(t, site.client(t), "olive", testPassword); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("removed account signs in: %d", resp.StatusCode)
 	}
 }

@@ -187,6 +187,12 @@ func (u *Users) Set(user User, password string) error {
 	return nil
 }
 
+// Remove deletes the account called name, if there is one. A removed
+// person's sessions stop working at their next request.
+func (u *Users) Remove(name string) {
+	u.Users = slices.DeleteFunc(u.Users, func(x User) bool { return x.Name == name })
+}
+
 // Authenticate returns the user when name and password match, else nil.
 // It spends the same bcrypt time for an unknown name as for a wrong
 // password, so response time does not reveal which accounts exist.

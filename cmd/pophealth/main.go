@@ -60,7 +60,8 @@ Quick start:
   pophealth init                                   # create the workspace and its keys
   pophealth synth --people 10000 --seed 1 --out feeds
   pophealth ingest feeds                           # parse, link, pseudonymise, write the lake
-  pophealth report                                 # sample cohort and risk ranking`,
+  pophealth report                                 # sample cohort and risk ranking
+  pophealth serve                                  # jobs on their schedules, web front on 127.0.0.1:8080`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -90,6 +91,9 @@ Quick start:
 		newSQLCmd(g),
 		newAuditCmd(g),
 		newLinkCmd(g),
+		newJobsCmd(g),
+		newServeCmd(g),
+		newUsersCmd(g),
 	)
 	return root
 }

@@ -50,6 +50,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		"People with type 2 diabetes and at least one other long-term condition",
 		"Risk stratification",
+		"ingest-feeds succeeded in",   // the demo's jobs ran through the runner
+		"sample-reports succeeded in", // after the ingest
+		"web accounts alice (commissioner)",
 		"Demo finished in",
 	} {
 		if !strings.Contains(out, want) {

@@ -10,7 +10,7 @@ import (
 )
 
 // purposeSource shows the workspace's purposes on the web front's IG page
-// (web.PurposeSource): wire it as web.Sources{Purposes: purposeSource{ws}}.
+// (web.PurposeSource), wired by serve.
 type purposeSource struct {
 	ws *workspace.Workspace
 }
