@@ -55,23 +55,29 @@ type Lake struct {
 
 // writerConfig bounds the memory a batch holds and shapes its files.
 type writerConfig struct {
-	// rowGroupRows is the number of rows per Parquet row group.
-	rowGroupRows int64
-	// bufferRows is how many rows a writer collects before encoding them.
-	bufferRows int
-	// maxHeldRows bounds the rows a batch holds in memory across all its
-	// files; beyond it the largest is flushed as a (smaller) row group.
+	// rowGroupRows is the largest Parquet row group, and the number of rows
+	// a directory's buffer collects before it is handed to the encoder.
+	rowGroupRows int
+	// maxHeldRows bounds the rows a batch buffers across all its files;
+	// beyond it the largest buffer is written as a (smaller) row group.
 	maxHeldRows int64
+	// queueDepth is the number of buffers that may wait for the encoder.
+	queueDepth int
+	// pageBufferBytes sizes each column's page buffer in every open file:
+	// with hundreds of monthly partitions open, the default (256 KiB per
+	// column) would cost hundreds of MB.
+	pageBufferBytes int
 	// dictionaryMaxBytes caps each column's dictionary.
 	dictionaryMaxBytes int64
 }
 
 func defaultWriterConfig() writerConfig {
 	return writerConfig{
-		rowGroupRows:       128 << 10,
-		bufferRows:         4 << 10,
-		maxHeldRows:        2 << 20,
-		dictionaryMaxBytes: 1 << 20,
+		rowGroupRows:       64 << 10,
+		maxHeldRows:        256 << 10,
+		queueDepth:         2,
+		pageBufferBytes:    32 << 10,
+		dictionaryMaxBytes: 256 << 10,
 	}
 }
 
