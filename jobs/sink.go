@@ -33,7 +33,7 @@ type batchSink struct {
 	// is seqBase plus the arrival position (handled).
 	seqBase int64
 	rows    map[string]int64
-	// handled counts Record and Quarantine calls, for progress displays.
+	// handled counts Record and Quarantine calls: the arrival position.
 	handled int64
 	// dirs caches lake.PseudoDir by table, feed and month: building the
 	// path for every row cost a tenth of a GP ingest.

@@ -100,7 +100,7 @@ func (l *Lake) Begin(batchID string) (*Batch, error) {
 		id:       batchID,
 		started:  time.Now().UTC(),
 		lock:     lk,
-		codec:    &zstd.Codec{Level: zstd.SpeedDefault},
+		codec:    &zstd.Codec{Level: zstd.SpeedFastest},
 		writers:  map[string]fileWriter{},
 		syncDirs: map[string]bool{},
 		enc:      startEncoder(l.cfg.queueDepth),
