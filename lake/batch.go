@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
@@ -32,6 +33,7 @@ type Batch struct {
 	held    int64                 // rows buffered across writers, not yet handed to enc
 	enc     *encoder              // encodes and writes row groups on its own goroutine
 	pools   map[reflect.Type]any  // a *chunkPool[T] per row type
+	pages   parquet.BufferPool    // the files' compressed pages of open row groups
 	// syncDirs are directories whose entries this batch changed: the
 	// parents of directories it created and the directories of its files.
 	syncDirs map[string]bool
@@ -103,8 +105,9 @@ func (l *Lake) Begin(batchID string) (*Batch, error) {
 		codec:    &zstd.Codec{Level: zstd.SpeedFastest},
 		writers:  map[string]fileWriter{},
 		syncDirs: map[string]bool{},
-		enc:      startEncoder(l.cfg.queueDepth),
+		enc:      startEncoder(l.cfg.queueDepth, l.cfg.maxOpenRows),
 		pools:    map[reflect.Type]any{},
+		pages:    parquet.NewChunkBufferPool(l.cfg.pageChunkBytes),
 	}, nil
 }
 

@@ -53,31 +53,43 @@ type Lake struct {
 	recovered RecoveryReport
 }
 
-// writerConfig bounds the memory a batch holds and shapes its files.
+// writerConfig bounds the memory a batch holds and shapes its files (see
+// writer.go for how the pieces fit).
 type writerConfig struct {
-	// rowGroupRows is the largest Parquet row group, and the number of rows
-	// a directory's buffer collects before it is handed to the encoder.
-	rowGroupRows int
+	// handoffRows is the number of rows a directory's buffer collects
+	// before it is handed to the encoder.
+	handoffRows int
 	// maxHeldRows bounds the rows a batch buffers across all its files;
-	// beyond it the largest buffer is written as a (smaller) row group.
+	// beyond it the largest buffer is handed over early.
 	maxHeldRows int64
 	// queueDepth is the number of buffers that may wait for the encoder.
 	queueDepth int
-	// pageBufferBytes sizes each column's page buffer in every open file:
-	// with hundreds of monthly partitions open, the default (256 KiB per
-	// column) would cost hundreds of MB.
-	pageBufferBytes int
+	// rowGroupRows is the largest Parquet row group.
+	rowGroupRows int
+	// maxOpenRows bounds the rows in the files' open row groups, held
+	// compressed; beyond it the largest row group is cut early.
+	maxOpenRows int64
+	// pageBufferBytes and writeBufferBytes size each column's page buffer
+	// and each file's write buffer.
+	pageBufferBytes, writeBufferBytes int
+	// pageChunkBytes is the allocation unit of the compressed pages that a
+	// column's open row group holds.
+	pageChunkBytes int
 	// dictionaryMaxBytes caps each column's dictionary.
 	dictionaryMaxBytes int64
 }
 
 func defaultWriterConfig() writerConfig {
 	return writerConfig{
-		rowGroupRows:       64 << 10,
-		maxHeldRows:        256 << 10,
-		queueDepth:         2,
-		pageBufferBytes:    32 << 10,
-		dictionaryMaxBytes: 256 << 10,
+		handoffRows:        4 << 10,
+		maxHeldRows:        64 << 10,
+		queueDepth:         4,
+		rowGroupRows:       128 << 10,
+		maxOpenRows:        512 << 10,
+		pageBufferBytes:    8 << 10,
+		writeBufferBytes:   8 << 10,
+		pageChunkBytes:     4 << 10,
+		dictionaryMaxBytes: 64 << 10,
 	}
 }
 

@@ -268,7 +268,7 @@ func TestManifest_HoldsNoIdentifiers(t *testing.T) {
 func TestAppend_RoundTripsRowsAcrossBoundedRowGroups(t *testing.T) {
 	root := t.TempDir()
 	l := mustOpen(t, root)
-	l.cfg = writerConfig{rowGroupRows: 10, maxHeldRows: 15, queueDepth: 1, pageBufferBytes: 256, dictionaryMaxBytes: 64}
+	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
 	b := mustBegin(t, l, "B1")
 	const n = 57
 	dirs := sampleDirs()[:3]

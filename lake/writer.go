@@ -26,22 +26,38 @@ import (
 //     directory, made of fixed-size chunks recycled through a pool per row
 //     type (growing one slice per directory cost a tenth of a GP ingest in
 //     copying, and would keep its capacity). A buffer that reaches
-//     rowGroupRows, or the largest buffer when the batch holds more than
+//     handoffRows, or the largest buffer when the batch holds more than
 //     maxHeldRows, is handed to the encoder.
-//   - The encoder goroutine turns each buffer into one Parquet row group of
-//     its directory's file, then drops it.
+//   - The encoder goroutine writes each buffer into its directory's Parquet
+//     writer, which encodes and compresses it page by page and keeps the
+//     compressed pages of the open row group in memory (a column chunk must
+//     be contiguous in the file). A row group is cut at rowGroupRows; when
+//     the open row groups of all files together pass maxOpenRows, the
+//     largest is cut early.
 //
-// Memory is bounded by the rows buffered (maxHeldRows), the buffers queued
-// for the encoder (queueDepth of at most rowGroupRows rows each) and a
-// cost per open file of about 100-200 KB (column page buffers and
-// compressed pages kept for reuse, measured with parquet-go v0.32), which
-// with hundreds of monthly partitions is the largest part.
+// So memory is bounded by the rows buffered (maxHeldRows, as Go structs),
+// the buffers queued for the encoder, the open row groups (maxOpenRows,
+// compressed: tens of bytes a row) and a cost per open file (page and
+// write buffers, pageBufferBytes a column plus writeBufferBytes, and the
+// open row group's compressed pages in chunks of pageChunkBytes), which
+// with hundreds of monthly partitions open matters: parquet-go's defaults
+// (256 KiB and 32 KiB chunks a column, 32 KiB a file) cost 0.5-2 MB a file,
+// which made 1,100 partitions of a 1.5 GB GP extract hold 170 MB of mostly
+// empty chunks. Holding rows compressed
+// rather than as structs is what lets row groups stay large (thousands of
+// rows, not hundreds) within the bound: small row groups cost time, and
+// their metadata stays in memory until the file is closed.
 
 // encoder runs a batch's file work in order on one goroutine. After the
 // first failing job it skips the rest; the batch can then only be aborted.
 type encoder struct {
 	jobs chan encoderJob
 	done chan struct{}
+
+	// Only the encoder goroutine touches these.
+	maxOpenRows int64
+	openRows    int64        // rows in the files' open row groups
+	files       []fileWriter // files with rows written, to find the largest open row group
 
 	failing atomic.Bool // set once err is, so Append checks without locking
 	mu      sync.Mutex
@@ -53,8 +69,8 @@ type encoderJob struct {
 	barrier chan struct{} // closed when reached, for wait
 }
 
-func startEncoder(depth int) *encoder {
-	e := &encoder{jobs: make(chan encoderJob, depth), done: make(chan struct{})}
+func startEncoder(depth int, maxOpenRows int64) *encoder {
+	e := &encoder{jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows}
 	go e.loop()
 	return e
 }
@@ -107,6 +123,23 @@ func (e *encoder) wait() error {
 	return e.failed()
 }
 
+// bound cuts the largest open row groups until the open ones hold no more
+// than maxOpenRows rows; it runs on the encoder.
+func (e *encoder) bound() error {
+	for e.openRows > e.maxOpenRows {
+		var largest fileWriter
+		for _, f := range e.files {
+			if largest == nil || f.open() > largest.open() {
+				largest = f
+			}
+		}
+		if err := largest.cut(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // stop ends the goroutine after the jobs already queued.
 func (e *encoder) stop() {
 	close(e.jobs)
@@ -115,7 +148,7 @@ func (e *encoder) stop() {
 
 // chunkRows is the size of the chunks a directory's buffer is made of:
 // small, so that a directory holding a few rows holds little memory.
-const chunkRows = 256
+const chunkRows = 128
 
 // chunkPool recycles the row chunks of every file of one row type.
 type chunkPool[T any] struct{ p sync.Pool }
@@ -149,6 +182,10 @@ type fileWriter interface {
 	rowType() reflect.Type
 	// held is the number of rows buffered, not yet handed to the encoder.
 	held() int
+	// open is the number of rows in the file's open row group and cut ends
+	// that row group; both run on the encoder.
+	open() int64
+	cut() error
 	// handoff queues the buffered rows for the encoder as one row group.
 	handoff() error
 	// finish queues the completion of the file (footer, fsync, close) under
@@ -176,11 +213,13 @@ type writer[T any] struct {
 	n     int // rows in full and cur
 	rows  int64
 
-	f     *os.File
-	out   hashingWriter
-	pw    *parquet.GenericWriter[T]
-	done  DataFile
-	ended bool
+	f       *os.File
+	out     hashingWriter
+	pw      *parquet.GenericWriter[T]
+	inGroup int64 // rows in the open row group
+	listed  bool  // in the encoder's files
+	done    DataFile
+	ended   bool
 }
 
 func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
@@ -208,6 +247,8 @@ func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
 		parquet.Compression(b.codec),
 		parquet.MaxRowsPerRowGroup(int64(cfg.rowGroupRows)),
 		parquet.PageBufferSize(cfg.pageBufferBytes),
+		parquet.WriteBufferSize(cfg.writeBufferBytes),
+		parquet.ColumnPageBuffers(b.pages),
 		parquet.DictionaryMaxBytes(cfg.dictionaryMaxBytes),
 		parquet.KeyValueMetadata("pophealth.batch_id", b.id),
 	)
@@ -219,12 +260,11 @@ func (w *writer[T]) rowType() reflect.Type { return reflect.TypeFor[T]() }
 func (w *writer[T]) held() int { return w.n }
 
 func (w *writer[T]) append(rows []T) error {
-	limit := w.b.l.cfg.rowGroupRows
 	for len(rows) > 0 {
 		if w.cur == nil {
 			w.cur = w.pool.get()
 		}
-		k := min(len(rows), cap(w.cur)-len(w.cur), limit-w.n)
+		k := min(len(rows), cap(w.cur)-len(w.cur))
 		w.cur = append(w.cur, rows[:k]...)
 		rows = rows[k:]
 		w.n += k
@@ -234,7 +274,7 @@ func (w *writer[T]) append(rows []T) error {
 			w.full = append(w.full, w.cur)
 			w.cur = nil
 		}
-		if w.n >= limit {
+		if w.n >= w.b.l.cfg.handoffRows {
 			if err := w.handoff(); err != nil {
 				return err
 			}
@@ -256,18 +296,45 @@ func (w *writer[T]) handoff() error {
 	return w.b.enc.submit(func() error { return w.writeGroup(group) })
 }
 
-// writeGroup writes the chunks as one row group and recycles them; it runs
-// on the encoder.
+// writeGroup writes the chunks to the file's open row group, cutting it at
+// rowGroupRows, and recycles them; it runs on the encoder.
 func (w *writer[T]) writeGroup(group [][]T) error {
+	e, limit := w.b.enc, int64(w.b.l.cfg.rowGroupRows)
+	if !w.listed {
+		w.listed = true
+		e.files = append(e.files, w)
+	}
 	for _, c := range group {
-		if _, err := w.pw.Write(c); err != nil {
-			return fmt.Errorf("write %s: %w", w.final, err)
+		for rest := c; len(rest) > 0; {
+			n := min(int64(len(rest)), limit-w.inGroup)
+			if _, err := w.pw.Write(rest[:n]); err != nil {
+				return fmt.Errorf("write %s: %w", w.final, err)
+			}
+			w.inGroup += n
+			e.openRows += n
+			rest = rest[n:]
+			if w.inGroup >= limit {
+				if err := w.cut(); err != nil {
+					return err
+				}
+			}
 		}
 		w.pool.put(c)
+	}
+	return e.bound()
+}
+
+func (w *writer[T]) open() int64 { return w.inGroup }
+
+func (w *writer[T]) cut() error {
+	if w.inGroup == 0 {
+		return nil
 	}
 	if err := w.pw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", w.final, err)
 	}
+	w.b.enc.openRows -= w.inGroup
+	w.inGroup = 0
 	return nil
 }
 
@@ -276,6 +343,8 @@ func (w *writer[T]) finish() error {
 		return err
 	}
 	return w.b.enc.submit(func() error {
+		w.b.enc.openRows -= w.inGroup
+		w.inGroup = 0
 		if err := w.pw.Close(); err != nil {
 			return fmt.Errorf("write %s: %w", w.final, err)
 		}
