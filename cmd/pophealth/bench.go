@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +40,7 @@ func (s stageResult) recordsPerSecond() float64 { return float64(s.Records) / s.
 func newBenchCmd(g *globals) *cobra.Command {
 	var (
 		people  int
+		bigGB   float64
 		out     string
 		jsonOut bool
 	)
@@ -45,8 +48,9 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Time each pipeline stage on a synthetic population, with DuckDB as the reference",
 		Long: `bench generates a synthetic population, then runs each stage as its own process
-(synth, ingest per feed, re-ingest, report) and reports records/s, MB/s and
-peak resident memory. Next to each ingest stage it runs DuckDB's own reader on
+(synth, ingest per feed, re-ingest, report, and a GP extract of --big-gb
+gigabytes for bounded memory) and reports records/s, MB/s and peak resident
+memory. Next to each ingest stage it runs DuckDB's own reader on
 the same files (read_csv / read_ndjson -> COPY ... TO parquet) in a separate
 process and prints the ratio, so results compare like with like on a shared
 machine whose absolute speed drifts.
@@ -54,7 +58,7 @@ machine whose absolute speed drifts.
 Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			results, err := runBench(cmd.Context(), cmd.ErrOrStderr(), people, out)
+			results, err := runBench(cmd.Context(), cmd.ErrOrStderr(), people, bigGB, out)
 			if err != nil {
 				return err
 			}
@@ -74,6 +78,7 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 		},
 	}
 	cmd.Flags().IntVar(&people, "people", 100000, "size of the synthetic population")
+	cmd.Flags().Float64Var(&bigGB, "big-gb", 2, "size in GB of the GP extract of the bounded-memory stage (0: skip it)")
 	cmd.Flags().StringVar(&out, "out", "bench-out", "directory for feeds, workspace and results (replaced)")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print results as JSON")
 	cmd.AddCommand(newBenchReferenceCmd())
@@ -81,7 +86,7 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 }
 
 // runBench runs every stage and its reference.
-func runBench(ctx context.Context, progress io.Writer, people int, out string) ([]stageResult, error) {
+func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64, out string) ([]stageResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -117,13 +122,12 @@ func runBench(ctx context.Context, progress io.Writer, people int, out string) (
 	if _, _, err := run("init", "init", "--workspace", ws); err != nil {
 		return nil, err
 	}
-	// One process per feed, in the order an operator would load them, so
-	// each feed's speed and memory are measured on their own.
-	for _, feed := range []struct{ name, dir string }{{"gp", "gp"}, {"fhir", "fhir"}, {"hl7v2", "hl7v2"}} {
-		dir := filepath.Join(feeds, feed.dir)
-		st, body, err := run("ingest "+feed.name, "ingest", "--workspace", ws, "--json", dir)
+	// ingest times one ingest process on dir and, unless it is HL7 v2
+	// (DuckDB has no reader for it), DuckDB's conversion of the same files.
+	ingest := func(stage, ws, dir string, reference bool) (stageResult, error) {
+		st, body, err := run(stage, "ingest", "--workspace", ws, "--json", dir)
 		if err != nil {
-			return nil, err
+			return st, err
 		}
 		var res struct {
 			Totals struct {
@@ -131,17 +135,26 @@ func runBench(ctx context.Context, progress io.Writer, people int, out string) (
 			} `json:"totals"`
 		}
 		if err := json.Unmarshal(body, &res); err != nil {
-			return nil, fmt.Errorf("bench: ingest summary: %w", err)
+			return st, fmt.Errorf("bench: ingest summary: %w", err)
 		}
 		st.Records, st.Bytes = res.Totals.Read, dirSize(dir)
-		if feed.name != "hl7v2" { // DuckDB has no HL7 v2 reader
-			ref, _, err := run("duckdb "+feed.name, "bench", "reference", "--out", filepath.Join(out, "reference", feed.name), dir)
+		if reference {
+			ref, _, err := run("duckdb: "+stage, "bench", "reference", "--out", filepath.Join(out, "reference", filepath.Base(dir)), dir)
 			if err != nil {
-				return nil, err
+				return st, err
 			}
 			ref.Records, ref.Bytes = st.Records, st.Bytes
 			st.Reference = &ref
 			st.Ratio = ref.Seconds / st.Seconds
+		}
+		return st, nil
+	}
+	// One process per feed, in the order an operator would load them, so
+	// each feed's speed and memory are measured on their own.
+	for _, feed := range []string{"gp", "fhir", "hl7v2"} {
+		st, err := ingest("ingest "+feed, ws, filepath.Join(feeds, feed), feed != "hl7v2")
+		if err != nil {
+			return nil, err
 		}
 		results = append(results, st)
 	}
@@ -155,8 +168,42 @@ func runBench(ctx context.Context, progress io.Writer, people int, out string) (
 		return nil, err
 	}
 	results = append(results, report)
+
+	if bigGB > 0 {
+		// Bounded memory: one GP extract of about bigGB gigabytes (a longer
+		// study period, so that the events file grows faster than the
+		// population and its index), into a workspace of its own.
+		bigFeeds, bigWS := filepath.Join(out, "big-feeds"), filepath.Join(out, "big-workspace")
+		n := int(bigGB * 1e9 / gpEventBytesPerPerson)
+		if _, _, err := run("synth (big)", "synth", "--people", fmt.Sprint(n), "--seed", "2", "--start", bigStart, "--out", bigFeeds, "--json"); err != nil {
+			return nil, err
+		}
+		if _, _, err := run("init (big)", "init", "--workspace", bigWS); err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(bigFeeds, "gp")
+		st, err := ingest(fmt.Sprintf("ingest gp %.1f GB", float64(dirSize(dir))/1e9), bigWS, dir, true)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, st)
+		// Gigabytes of feeds and lake are not worth keeping.
+		for _, d := range []string{bigFeeds, bigWS, filepath.Join(out, "reference", "gp")} {
+			if err := os.RemoveAll(d); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return results, nil
 }
+
+// The big GP extract: synth with a study period from bigStart writes about
+// gpEventBytesPerPerson bytes of events.csv per person (measured: 1.51 GB
+// for 250,000 people from 2000-01-01 to 2026-03-31).
+const (
+	bigStart              = "2000-01-01"
+	gpEventBytesPerPerson = 6030
+)
 
 // timeChild runs the binary with args and returns its wall time, peak RSS
 // and standard output.
@@ -211,6 +258,37 @@ func printBench(w io.Writer, people int, results []stageResult) {
 	tw.Flush()
 }
 
+// benchSQL holds the reference conversions, one per feed file kind: a CSV
+// file, or an NDJSON file named for its FHIR resource type, which selects
+// the members ingest reads ("the same fields", as issue 3 asks).
+//
+//go:embed benchsql/*.sql
+var benchSQL embed.FS
+
+// referenceSQL returns the DuckDB statement converting file to Parquet at
+// dst, and false for a file that is not a CSV or NDJSON feed file.
+func referenceSQL(file, dst string) (string, bool, error) {
+	var name string
+	switch filepath.Ext(file) {
+	case ".csv":
+		name = "csv"
+	case ".ndjson":
+		name = strings.TrimSuffix(filepath.Base(file), ".ndjson")
+		if _, err := fs.Stat(benchSQL, "benchsql/"+name+".sql"); err != nil {
+			name = "ndjson"
+		}
+	default:
+		return "", false, nil
+	}
+	body, err := benchSQL.ReadFile("benchsql/" + name + ".sql")
+	if err != nil {
+		return "", false, err
+	}
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	q := strings.NewReplacer("{{input}}", quote(file), "{{output}}", quote(dst)).Replace(string(body))
+	return q, true, nil
+}
+
 // newBenchReferenceCmd is the DuckDB reference run: it converts each CSV and
 // NDJSON file under the given directory to Parquet with DuckDB's own readers.
 func newBenchReferenceCmd() *cobra.Command {
@@ -234,20 +312,13 @@ func newBenchReferenceCmd() *cobra.Command {
 				return err
 			}
 			for i, f := range files {
-				var reader string
-				switch filepath.Ext(f) {
-				case ".csv":
-					reader = "read_csv"
-				case ".ndjson":
-					reader = "read_ndjson"
-				default:
+				q, ok, err := referenceSQL(f, filepath.Join(out, fmt.Sprintf("%d.parquet", i)))
+				if err != nil {
+					return err
+				}
+				if !ok {
 					continue
 				}
-				dst := filepath.Join(out, fmt.Sprintf("%d.parquet", i))
-				// ignore_errors: synthetic feeds hold deliberately malformed
-				// lines, which our ingest quarantines and DuckDB would reject.
-				q := fmt.Sprintf("COPY (SELECT * FROM %s('%s', ignore_errors = true)) TO '%s' (FORMAT parquet, COMPRESSION zstd)",
-					reader, strings.ReplaceAll(f, "'", "''"), strings.ReplaceAll(dst, "'", "''"))
 				if _, err := db.ExecContext(cmd.Context(), q); err != nil {
 					return fmt.Errorf("duckdb reference %s: %w", f, err)
 				}
