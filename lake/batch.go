@@ -196,13 +196,18 @@ func (b *Batch) bound() error {
 // Commit refuses a manifest whose input counts do not balance or whose
 // input content was committed by an earlier batch. It releases the writer
 // lock in every case except a validation failure, after which the batch is
-// still open and the caller should Abort it.
+// still open and the caller should Abort it. A write that failed earlier
+// (on the batch's encoder, perhaps unseen by Append) makes Commit remove
+// the batch's files and fail.
 //
 // If Commit fails before the commit point it removes the batch's files and
 // the lake is unchanged. If it fails after, the batch is committed (Ingested
 // and Manifests show it) and the next Recover, Begin or Open finishes it.
 func (b *Batch) Commit(m Manifest) error {
 	if err := b.usable(); err != nil {
+		if !b.done { // a write failed: nothing of the batch can be kept
+			return b.rollback(err)
+		}
 		return err
 	}
 	if m.BatchID != "" && m.BatchID != b.id {

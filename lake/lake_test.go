@@ -455,3 +455,29 @@ func TestFiles_ReportsMissingCommittedFile(t *testing.T) {
 		t.Errorf("Recover with a lost file: err = %v, want one naming it", err)
 	}
 }
+
+func TestCommit_EncoderWriteFailureRollsBackTheBatch(t *testing.T) {
+	root := t.TempDir()
+	l := mustOpen(t, root)
+	l.cfg.handoffRows, l.cfg.rowGroupRows = 8, 8
+	b := mustBegin(t, l, "B1")
+	appendSample(t, b, 2)
+	dir := sampleDirs()[1]
+	// The file's descriptor goes away under the encoder, as on a failing disk.
+	b.writers[dir].(*writer[models.EncounterRow]).f.Close()
+	var appendErr error
+	for i := 0; i < 200 && appendErr == nil; i++ {
+		appendErr = Append(b, dir, models.EncounterRow{PersonKey: fmt.Sprint(i), EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"})
+	}
+	err := b.Commit(sampleManifest("B1"))
+	if err == nil || !strings.Contains(err.Error(), "file already closed") {
+		t.Fatalf("Commit: err = %v, want the write failure", err)
+	}
+	if appendErr != nil && !strings.Contains(appendErr.Error(), "file already closed") {
+		t.Errorf("Append: err = %v, want nil or the write failure", appendErr)
+	}
+	if got := diskFiles(t, root); len(got) != 0 {
+		t.Errorf("after the failed commit the lake holds %v, want nothing", got)
+	}
+	commitSample(t, l, "B2", 1) // the lock was released
+}
