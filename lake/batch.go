@@ -105,7 +105,7 @@ func (l *Lake) Begin(batchID string) (*Batch, error) {
 		codec:    &zstd.Codec{Level: zstd.SpeedFastest},
 		writers:  map[string]fileWriter{},
 		syncDirs: map[string]bool{},
-		enc:      startEncoder(l.cfg.queueDepth, l.cfg.maxOpenRows),
+		enc:      startEncoder(l.cfg.queueDepth, l.cfg.maxOpenRows, l.cfg.maxFileRows),
 		pools:    map[reflect.Type]any{},
 		pages:    parquet.NewChunkBufferPool(l.cfg.pageChunkBytes),
 	}, nil
@@ -116,7 +116,8 @@ func (b *Batch) ID() string { return b.id }
 
 // Append adds rows to the batch's file in dir, a directory relative to the
 // lake root such as PseudoDir(models.TablePerson, models.FeedGP, nil) or
-// "mpi/links". Each directory gets one file per batch, and every row
+// "mpi/links". Each directory gets one file per batch (more for a very
+// large batch: see writer.go), and every row
 // appended to it must have the same type T, a struct Parquet can encode
 // (the models row types).
 //
@@ -237,9 +238,10 @@ func (b *Batch) Commit(m Manifest) error {
 		return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
 	}
 	for _, dir := range b.order {
-		f := b.writers[dir].result()
-		m.Files = append(m.Files, f)
-		m.Counts[dataset(dir)] += f.Rows
+		for _, f := range b.writers[dir].results() {
+			m.Files = append(m.Files, f)
+			m.Counts[dataset(dir)] += f.Rows
+		}
 	}
 	if err := b.syncAll(); err != nil {
 		return b.rollback(err)

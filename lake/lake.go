@@ -69,6 +69,10 @@ type writerConfig struct {
 	// maxOpenRows bounds the rows in the files' open row groups, held
 	// compressed; beyond it the largest row group is cut early.
 	maxOpenRows int64
+	// maxFileRows bounds the rows in the open files, whose footers are in
+	// memory; beyond it the largest file is finished and its directory
+	// continues in a new one.
+	maxFileRows int64
 	// pageBufferBytes and writeBufferBytes size each column's page buffer
 	// and each file's write buffer.
 	pageBufferBytes, writeBufferBytes int
@@ -86,8 +90,9 @@ func defaultWriterConfig() writerConfig {
 		queueDepth:         4,
 		rowGroupRows:       128 << 10,
 		maxOpenRows:        512 << 10,
+		maxFileRows:        4 << 20,
 		pageBufferBytes:    8 << 10,
-		writeBufferBytes:   8 << 10,
+		writeBufferBytes:   4 << 10,
 		pageChunkBytes:     4 << 10,
 		dictionaryMaxBytes: 64 << 10,
 	}

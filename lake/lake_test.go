@@ -268,7 +268,7 @@ func TestManifest_HoldsNoIdentifiers(t *testing.T) {
 func TestAppend_RoundTripsRowsAcrossBoundedRowGroups(t *testing.T) {
 	root := t.TempDir()
 	l := mustOpen(t, root)
-	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
+	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 1 << 20, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
 	b := mustBegin(t, l, "B1")
 	const n = 57
 	dirs := sampleDirs()[:3]
@@ -480,4 +480,61 @@ func TestCommit_EncoderWriteFailureRollsBackTheBatch(t *testing.T) {
 		t.Errorf("after the failed commit the lake holds %v, want nothing", got)
 	}
 	commitSample(t, l, "B2", 1) // the lock was released
+}
+
+func TestAppend_ContinuesInNewFilesWhenOpenFilesHoldTooManyRows(t *testing.T) {
+	root := t.TempDir()
+	l := mustOpen(t, root)
+	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 30, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
+	b := mustBegin(t, l, "B1")
+	dirs := sampleDirs()[1:3]
+	want := make([][]models.EncounterRow, len(dirs))
+	for i := range 100 {
+		for d, dir := range dirs {
+			row := models.EncounterRow{PersonKey: fmt.Sprintf("p%d-%d", d, i), EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}
+			want[d] = append(want[d], row)
+			must(t, Append(b, dir, row))
+		}
+	}
+	must(t, b.Commit(sampleManifest("B1")))
+	m, ok, err := l.manifest("B1")
+	must(t, err)
+	if !ok {
+		t.Fatal("no manifest")
+	}
+	if got := m.Counts["pseudo/encounter"]; got != 200 {
+		t.Errorf("manifest counts %d encounter rows, want 200", got)
+	}
+	for d, dir := range dirs {
+		files, err := l.Files(dir)
+		must(t, err)
+		if len(files) < 100/30 {
+			t.Errorf("%s: %d files, want at least %d (open files hold at most 30 rows)", dir, len(files), 100/30)
+		}
+		names := map[string]bool{}
+		for _, f := range files {
+			names[filepath.Base(f)] = true
+		}
+		for i := range len(files) {
+			name := "part-B1.parquet"
+			if i > 0 {
+				name = fmt.Sprintf("part-B1.%d.parquet", i)
+			}
+			if !names[name] {
+				t.Errorf("%s: no file %s among %v", dir, name, files)
+			}
+		}
+		// Files are listed by name, so compare the rows as sets.
+		keys := func(rows []models.EncounterRow) []string {
+			var k []string
+			for _, r := range rows {
+				k = append(k, r.PersonKey)
+			}
+			slices.Sort(k)
+			return k
+		}
+		if got := readRows[models.EncounterRow](t, files); !slices.Equal(keys(got), keys(want[d])) {
+			t.Errorf("%s read back %d rows, want the %d appended", dir, len(got), len(want[d]))
+		}
+	}
 }

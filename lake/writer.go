@@ -45,8 +45,14 @@ import (
 // which made 1,100 partitions of a 1.5 GB GP extract hold 170 MB of mostly
 // empty chunks. Holding rows compressed
 // rather than as structs is what lets row groups stay large (thousands of
-// rows, not hundreds) within the bound: small row groups cost time, and
-// their metadata stays in memory until the file is closed.
+// rows, not hundreds) within the bound: small row groups cost time.
+//
+// A file's footer (row group and page index metadata, a few bytes a row)
+// stays in memory until the file is closed, so it grows with the feed: when
+// the open files together hold more than maxFileRows rows, the largest is
+// finished and its directory continues in a new file of the same batch
+// (part-<batch>.<n>.parquet). A 2 GB GP extract without this held 230 MB
+// of footers at the end.
 
 // encoder runs a batch's file work in order on one goroutine. After the
 // first failing job it skips the rest; the batch can then only be aborted.
@@ -56,8 +62,10 @@ type encoder struct {
 
 	// Only the encoder goroutine touches these.
 	maxOpenRows int64
-	openRows    int64        // rows in the files' open row groups
-	files       []fileWriter // files with rows written, to find the largest open row group
+	openRows    int64 // rows in the files' open row groups
+	maxFileRows int64
+	fileRows    int64        // rows in the open files
+	files       []fileWriter // writers with rows written, to find the largest
 
 	failing atomic.Bool // set once err is, so Append checks without locking
 	mu      sync.Mutex
@@ -69,8 +77,8 @@ type encoderJob struct {
 	barrier chan struct{} // closed when reached, for wait
 }
 
-func startEncoder(depth int, maxOpenRows int64) *encoder {
-	e := &encoder{jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows}
+func startEncoder(depth int, maxOpenRows, maxFileRows int64) *encoder {
+	e := &encoder{jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows, maxFileRows: maxFileRows}
 	go e.loop()
 	return e
 }
@@ -124,16 +132,25 @@ func (e *encoder) wait() error {
 }
 
 // bound cuts the largest open row groups until the open ones hold no more
-// than maxOpenRows rows; it runs on the encoder.
+// than maxOpenRows rows, and finishes the largest open files until they
+// hold no more than maxFileRows; it runs on the encoder.
 func (e *encoder) bound() error {
-	for e.openRows > e.maxOpenRows {
-		var largest fileWriter
+	largest := func(size func(fileWriter) int64) fileWriter {
+		var max fileWriter
 		for _, f := range e.files {
-			if largest == nil || f.open() > largest.open() {
-				largest = f
+			if max == nil || size(f) > size(max) {
+				max = f
 			}
 		}
-		if err := largest.cut(); err != nil {
+		return max
+	}
+	for e.openRows > e.maxOpenRows {
+		if err := largest(fileWriter.open).cut(); err != nil {
+			return err
+		}
+	}
+	for e.fileRows > e.maxFileRows {
+		if err := largest(fileWriter.inFile).rotate(); err != nil {
 			return err
 		}
 	}
@@ -148,7 +165,7 @@ func (e *encoder) stop() {
 
 // chunkRows is the size of the chunks a directory's buffer is made of:
 // small, so that a directory holding a few rows holds little memory.
-const chunkRows = 128
+const chunkRows = 64
 
 // chunkPool recycles the row chunks of every file of one row type.
 type chunkPool[T any] struct{ p sync.Pool }
@@ -183,15 +200,20 @@ type fileWriter interface {
 	// held is the number of rows buffered, not yet handed to the encoder.
 	held() int
 	// open is the number of rows in the file's open row group and cut ends
-	// that row group; both run on the encoder.
+	// that row group; inFile is the number of rows in the open file and
+	// rotate finishes it, so that the next rows start another. They run on
+	// the encoder.
 	open() int64
 	cut() error
+	inFile() int64
+	rotate() error
 	// handoff queues the buffered rows for the encoder as one row group.
 	handoff() error
-	// finish queues the completion of the file (footer, fsync, close) under
-	// its temporary name; result is valid after the encoder has run it.
+	// finish queues the completion of the open file (footer, fsync, close)
+	// under its temporary name; results, every file the writer wrote, is
+	// valid after the encoder has run it.
 	finish() error
-	result() DataFile
+	results() []DataFile
 	// discard closes and removes the temporary file; the encoder must be
 	// idle.
 	discard() error
@@ -200,26 +222,30 @@ type fileWriter interface {
 	close()
 }
 
-// writer writes one directory's Parquet file for a batch. buf, rows and the
-// batch's held count belong to the caller's goroutine; the rest, once the
-// file is open, to the encoder's.
+// writer writes one directory's Parquet files for a batch: usually one,
+// more when rotate finishes one early. full, cur, n and the batch's held
+// count belong to the caller's goroutine; the rest, once the first file is
+// open, to the encoder's.
 type writer[T any] struct {
-	b     *Batch
-	final string // relative to the root, slash-separated
-	temp  string // absolute
-	pool  *chunkPool[T]
-	full  [][]T // full chunks, then cur
-	cur   []T
-	n     int // rows in full and cur
-	rows  int64
+	b        *Batch
+	dir      string
+	filePerm fs.FileMode
+	pool     *chunkPool[T]
+	full     [][]T // full chunks, then cur
+	cur      []T
+	n        int // rows in full and cur
 
+	final   string // the open file, relative to the root, slash-separated
+	temp    string // the open file's temporary name, absolute
 	f       *os.File
 	out     hashingWriter
-	pw      *parquet.GenericWriter[T]
-	inGroup int64 // rows in the open row group
-	listed  bool  // in the encoder's files
-	done    DataFile
-	ended   bool
+	pw      *parquet.GenericWriter[T] // nil between files
+	inGroup int64                     // rows in the open row group
+	rows    int64                     // rows in the open file
+	listed  bool                      // in the encoder's files
+	done    []DataFile                // files finished
+	temps   []string                  // temporary names of every file opened
+	ended   bool                      // the open file is closed
 }
 
 func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
@@ -233,15 +259,30 @@ func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
 	if err := b.mkdirs(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
 	}
-	w := &writer[T]{b: b, final: dir + "/part-" + b.id + ".parquet", pool: chunks[T](b)}
-	w.temp = tempName(b.l.abs(w.final), b.id)
-	f, err := os.OpenFile(w.temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
-	if err != nil {
-		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
+	w := &writer[T]{b: b, dir: dir, filePerm: filePerm, pool: chunks[T](b)}
+	if err := w.openFile(); err != nil {
+		return nil, err
 	}
 	b.syncDirs[filepath.Dir(w.temp)] = true
+	return w, nil
+}
+
+// openFile starts the writer's next file: part-<batch>.parquet, then
+// part-<batch>.<n>.parquet (batch ids have no dots, so names never clash).
+func (w *writer[T]) openFile() error {
+	b := w.b
+	w.final = w.dir + "/part-" + b.id + ".parquet"
+	if n := len(w.done); n > 0 {
+		w.final = fmt.Sprintf("%s/part-%s.%d.parquet", w.dir, b.id, n)
+	}
+	w.temp = tempName(b.l.abs(w.final), b.id)
+	f, err := os.OpenFile(w.temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, w.filePerm)
+	if err != nil {
+		return fmt.Errorf("lake: batch %s: %w", b.id, err)
+	}
+	w.temps = append(w.temps, w.temp)
 	cfg := b.l.cfg
-	w.f = f
+	w.f, w.ended, w.rows = f, false, 0
 	w.out = hashingWriter{w: f, h: sha256.New()}
 	w.pw = parquet.NewGenericWriter[T](&w.out,
 		parquet.Compression(b.codec),
@@ -252,7 +293,7 @@ func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
 		parquet.DictionaryMaxBytes(cfg.dictionaryMaxBytes),
 		parquet.KeyValueMetadata("pophealth.batch_id", b.id),
 	)
-	return w, nil
+	return nil
 }
 
 func (w *writer[T]) rowType() reflect.Type { return reflect.TypeFor[T]() }
@@ -268,7 +309,6 @@ func (w *writer[T]) append(rows []T) error {
 		w.cur = append(w.cur, rows[:k]...)
 		rows = rows[k:]
 		w.n += k
-		w.rows += int64(k)
 		w.b.held += int64(k)
 		if len(w.cur) == cap(w.cur) {
 			w.full = append(w.full, w.cur)
@@ -304,6 +344,11 @@ func (w *writer[T]) writeGroup(group [][]T) error {
 		w.listed = true
 		e.files = append(e.files, w)
 	}
+	if w.pw == nil {
+		if err := w.openFile(); err != nil {
+			return err
+		}
+	}
 	for _, c := range group {
 		for rest := c; len(rest) > 0; {
 			n := min(int64(len(rest)), limit-w.inGroup)
@@ -311,7 +356,9 @@ func (w *writer[T]) writeGroup(group [][]T) error {
 				return fmt.Errorf("write %s: %w", w.final, err)
 			}
 			w.inGroup += n
+			w.rows += n
 			e.openRows += n
+			e.fileRows += n
 			rest = rest[n:]
 			if w.inGroup >= limit {
 				if err := w.cut(); err != nil {
@@ -338,38 +385,54 @@ func (w *writer[T]) cut() error {
 	return nil
 }
 
+func (w *writer[T]) inFile() int64 { return w.rows }
+
+func (w *writer[T]) rotate() error { return w.closeFile() }
+
+// closeFile completes the open file (footer, fsync, close) under its
+// temporary name; it runs on the encoder.
+func (w *writer[T]) closeFile() error {
+	if w.pw == nil {
+		return nil
+	}
+	e := w.b.enc
+	e.openRows -= w.inGroup
+	e.fileRows -= w.rows
+	w.inGroup = 0
+	if err := w.pw.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", w.final, err)
+	}
+	w.pw = nil
+	w.ended = true
+	if err := w.f.Sync(); err != nil {
+		w.f.Close()
+		return fmt.Errorf("fsync %s: %w", w.temp, err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", w.temp, err)
+	}
+	w.done = append(w.done, DataFile{Path: w.final, Rows: w.rows, Bytes: w.out.n, SHA256: hex.EncodeToString(w.out.h.Sum(nil))})
+	return nil
+}
+
 func (w *writer[T]) finish() error {
 	if err := w.handoff(); err != nil {
 		return err
 	}
-	return w.b.enc.submit(func() error {
-		w.b.enc.openRows -= w.inGroup
-		w.inGroup = 0
-		if err := w.pw.Close(); err != nil {
-			return fmt.Errorf("write %s: %w", w.final, err)
-		}
-		w.pw = nil
-		w.ended = true
-		if err := w.f.Sync(); err != nil {
-			w.f.Close()
-			return fmt.Errorf("fsync %s: %w", w.temp, err)
-		}
-		if err := w.f.Close(); err != nil {
-			return fmt.Errorf("close %s: %w", w.temp, err)
-		}
-		w.done = DataFile{Path: w.final, Rows: w.rows, Bytes: w.out.n, SHA256: hex.EncodeToString(w.out.h.Sum(nil))}
-		return nil
-	})
+	return w.b.enc.submit(w.closeFile)
 }
 
-func (w *writer[T]) result() DataFile { return w.done }
+func (w *writer[T]) results() []DataFile { return w.done }
 
 func (w *writer[T]) discard() error {
 	w.close()
-	if err := os.Remove(w.temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+	var errs []error
+	for _, temp := range w.temps {
+		if err := os.Remove(temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (w *writer[T]) close() {
