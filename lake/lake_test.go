@@ -491,6 +491,9 @@ func TestAppend_ContinuesInNewFilesWhenOpenFilesHoldTooManyRows(t *testing.T) {
 	want := make([][]models.EncounterRow, len(dirs))
 	for i := range 100 {
 		for d, dir := range dirs {
+			if d == 1 && i >= 40 && i < 80 {
+				continue // a finished file waits while another fills up
+			}
 			row := models.EncounterRow{PersonKey: fmt.Sprintf("p%d-%d", d, i), EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}
 			want[d] = append(want[d], row)
 			must(t, Append(b, dir, row))
@@ -502,14 +505,14 @@ func TestAppend_ContinuesInNewFilesWhenOpenFilesHoldTooManyRows(t *testing.T) {
 	if !ok {
 		t.Fatal("no manifest")
 	}
-	if got := m.Counts["pseudo/encounter"]; got != 200 {
-		t.Errorf("manifest counts %d encounter rows, want 200", got)
+	if got := m.Counts["pseudo/encounter"]; got != 160 {
+		t.Errorf("manifest counts %d encounter rows, want 160", got)
 	}
 	for d, dir := range dirs {
 		files, err := l.Files(dir)
 		must(t, err)
-		if len(files) < 100/30 {
-			t.Errorf("%s: %d files, want at least %d (open files hold at most 30 rows)", dir, len(files), 100/30)
+		if len(files) < len(want[d])/30 {
+			t.Errorf("%s: %d files, want at least %d (open files hold at most 30 rows)", dir, len(files), len(want[d])/30)
 		}
 		names := map[string]bool{}
 		for _, f := range files {
@@ -536,5 +539,27 @@ func TestAppend_ContinuesInNewFilesWhenOpenFilesHoldTooManyRows(t *testing.T) {
 		if got := readRows[models.EncounterRow](t, files); !slices.Equal(keys(got), keys(want[d])) {
 			t.Errorf("%s read back %d rows, want the %d appended", dir, len(got), len(want[d]))
 		}
+	}
+}
+
+func TestWriter_FinishedFileCountsNoOpenRows(t *testing.T) {
+	l := mustOpen(t, t.TempDir())
+	l.cfg.handoffRows = 1
+	b := mustBegin(t, l, "B1")
+	defer b.Abort()
+	dir := sampleDirs()[1]
+	must(t, Append(b, dir, models.EncounterRow{PersonKey: "p", EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}))
+	must(t, b.enc.wait())
+	w := b.writers[dir]
+	var inFile, open int64
+	must(t, b.enc.submit(func() error {
+		err := w.rotate()
+		inFile, open = w.inFile(), w.open()
+		return err
+	}))
+	must(t, b.enc.wait())
+	if inFile != 0 || open != 0 || b.enc.fileRows != 0 || b.enc.openRows != 0 {
+		t.Errorf("after rotate: file %d, open %d rows; encoder counts %d in files, %d open; want all 0 (bound would pick the finished file forever)",
+			inFile, open, b.enc.fileRows, b.enc.openRows)
 	}
 }

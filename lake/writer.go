@@ -135,22 +135,34 @@ func (e *encoder) wait() error {
 // than maxOpenRows rows, and finishes the largest open files until they
 // hold no more than maxFileRows; it runs on the encoder.
 func (e *encoder) bound() error {
-	largest := func(size func(fileWriter) int64) fileWriter {
+	largest := func(size func(fileWriter) int64) (fileWriter, error) {
 		var max fileWriter
 		for _, f := range e.files {
 			if max == nil || size(f) > size(max) {
 				max = f
 			}
 		}
-		return max
+		if max == nil || size(max) == 0 {
+			// The counts disagree with the files: stop rather than spin.
+			return nil, fmt.Errorf("lake: encoder counts %d open rows and %d rows in open files, but no file holds any", e.openRows, e.fileRows)
+		}
+		return max, nil
 	}
 	for e.openRows > e.maxOpenRows {
-		if err := largest(fileWriter.open).cut(); err != nil {
+		f, err := largest(fileWriter.open)
+		if err == nil {
+			err = f.cut()
+		}
+		if err != nil {
 			return err
 		}
 	}
 	for e.fileRows > e.maxFileRows {
-		if err := largest(fileWriter.inFile).rotate(); err != nil {
+		f, err := largest(fileWriter.inFile)
+		if err == nil {
+			err = f.rotate()
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -412,6 +424,7 @@ func (w *writer[T]) closeFile() error {
 		return fmt.Errorf("close %s: %w", w.temp, err)
 	}
 	w.done = append(w.done, DataFile{Path: w.final, Rows: w.rows, Bytes: w.out.n, SHA256: hex.EncodeToString(w.out.h.Sum(nil))})
+	w.rows = 0 // no file is open until the next rows arrive
 	return nil
 }
 
