@@ -43,9 +43,9 @@ import (
 // with hundreds of monthly partitions open matters: parquet-go's defaults
 // (256 KiB and 32 KiB chunks a column, 32 KiB a file) cost 0.5-2 MB a file,
 // which made 1,100 partitions of a 1.5 GB GP extract hold 170 MB of mostly
-// empty chunks. Holding rows compressed
-// rather than as structs is what lets row groups stay large (thousands of
-// rows, not hundreds) within the bound: small row groups cost time.
+// empty chunks. Holding rows compressed rather than as structs is what lets
+// row groups stay large (thousands of rows, not hundreds) within the bound:
+// small row groups cost time.
 //
 // A file's footer (row group and page index metadata, a few bytes a row)
 // stays in memory until the file is closed, so it grows with the feed: when
