@@ -1,69 +1,65 @@
 package jobs
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
+	"context"
 	"os"
+	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/pseudonymise"
+	"github.com/pophealth/pophealth/synth"
 )
 
-// BenchmarkHistory measures reading a run history of a year of a busy
-// workspace (20 jobs, a run every 15 minutes for one of them, nightly for
-// the rest: about 70,000 records, each written twice): "open" is a fresh
-// reader (a new process: jobs status), "append+read" is the scheduler's
-// steady state, one record appended and read back incrementally.
-func BenchmarkHistory(b *testing.B) {
+// BenchmarkIngest times the whole ingest job per feed (parse, link,
+// pseudonymise, write Parquet, commit) on a synthetic population, each
+// iteration into a fresh lake. Profile it with
+//
+//	go test -run='^$' -bench=Ingest/hl7v2 -cpuprofile=cpu.out ./jobs
+//
+// The stage harness ("pophealth bench") measures the same work as separate
+// processes, with DuckDB as the reference and peak RSS.
+func BenchmarkIngest(b *testing.B) {
 	dir := b.TempDir()
-	h, err := OpenHistory(dir)
+	opts := synth.DefaultOptions()
+	opts.People, opts.Seed, opts.OutDir = 20000, 1, filepath.Join(dir, "feeds")
+	sum, err := synth.Generate(context.Background(), opts, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Written in one go: Append fsyncs each record, which is the cost of
-	// a run's start and end, not of reading.
-	var buf bytes.Buffer
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	n := 0
-	for day := range 365 {
-		for j := range 20 {
-			runs := 1
-			if j == 0 {
-				runs = 96
-			}
-			for k := range runs {
-				t := start.AddDate(0, 0, day).Add(time.Duration(k) * 15 * time.Minute)
-				r := Run{ID: fmt.Sprintf("r%d", n), Job: fmt.Sprintf("job-%d", j), Kind: "ingest", Trigger: "schedule", Scheduled: t, Start: t, Status: Running, PID: 1}
-				line, _ := json.Marshal(r)
-				buf.Write(append(line, '\n'))
-				r.Status, r.End, r.RecordsIn, r.RecordsOut = Succeeded, t.Add(time.Minute), 1000, 990
-				line, _ = json.Marshal(r)
-				buf.Write(append(line, '\n'))
-				n++
-			}
-		}
-	}
-	if err := os.WriteFile(h.path, buf.Bytes(), 0o640); err != nil {
+	key, err := pseudonymise.NewKey()
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("open", func(b *testing.B) {
-		for b.Loop() {
-			fresh, _ := OpenHistory(dir)
-			runs, err := fresh.Runs()
-			if err != nil || len(runs) != n {
-				b.Fatalf("%d runs, %v", len(runs), err)
+	for _, feed := range []string{"gp", "fhir", "hl7v2"} {
+		b.Run(feed, func(b *testing.B) {
+			var records, bytes int64
+			for rel, f := range sum.Files {
+				if filepath.Dir(rel) != feed {
+					continue
+				}
+				info, err := os.Stat(filepath.Join(opts.OutDir, rel))
+				if err != nil {
+					b.Fatal(err)
+				}
+				records += f.Records
+				bytes += info.Size()
 			}
-		}
-		b.ReportMetric(float64(n), "runs")
-	})
-	b.Run("append+read", func(b *testing.B) {
-		for b.Loop() {
-			if err := h.Append(Run{ID: "x", Job: "job-1", Status: Skipped, Start: start}); err != nil {
-				b.Fatal(err)
+			b.SetBytes(bytes)
+			for b.Loop() {
+				lk, err := lake.Open(filepath.Join(b.TempDir(), "lake"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{filepath.Join(opts.OutDir, feed)}, Key: key})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Totals.Read != records {
+					b.Fatalf("read %d records, synth wrote %d", res.Totals.Read, records)
+				}
 			}
-			if _, err := h.JobRuns("job-1"); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }

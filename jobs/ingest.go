@@ -190,19 +190,20 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 
 	sink := newBatchSink(b, ix, pseudonymise.New(opts.Key), batchID, time.Now())
 	sink.imd = opts.Deprivation
-	var doneBytes int64
+	var doneBytes, doneRecords int64
 	for _, in := range todo {
 		fr := &res.Files[in.result]
 		log.Info("ingest file", "file", in.path, "feed", in.feed, "bytes", in.size)
-		stats, err := in.parse(ctx, sink, func(n int64) {
+		stats, n, err := in.parse(ctx, sink, func(n, records int64) {
 			if opts.Progress != nil {
-				opts.Progress(Progress{DoneBytes: doneBytes + n, TotalBytes: totalBytes, Records: sink.handled})
+				opts.Progress(Progress{DoneBytes: doneBytes + n, TotalBytes: totalBytes, Records: doneRecords + records})
 			}
 		})
 		if err != nil {
 			return res, err
 		}
 		doneBytes += in.size
+		doneRecords += n
 		fr.Stats = stats
 	}
 	// Records whose patient came later in the batch (another file) are
@@ -333,20 +334,26 @@ func (in *input) hash() error {
 	return nil
 }
 
-// parse runs the feed's parser over the file.
-func (in *input) parse(ctx context.Context, sink *batchSink, progress func(int64)) (feed.Stats, error) {
+// parse runs the feed's parser over the file, with the sink on a goroutine
+// of its own (see pipeline). It returns the parser's counts and the number
+// of records (Record and Quarantine calls) the sink received.
+func (in *input) parse(ctx context.Context, sink *batchSink, progress func(bytes, records int64)) (feed.Stats, int64, error) {
 	f, err := os.Open(in.path)
 	if err != nil {
-		return feed.Stats{}, fmt.Errorf("ingest %s: %w", in.path, err)
+		return feed.Stats{}, 0, fmt.Errorf("ingest %s: %w", in.path, err)
 	}
 	defer f.Close()
 	sink.startFile(in.feed)
-	r := &countingReader{r: f, report: progress}
-	stats, err := in.parser(ctx, r, in.path, sink)
-	if err != nil {
-		return stats, fmt.Errorf("ingest %s: %w", in.path, err)
+	pipe := startPipeline(sink)
+	r := &countingReader{r: f, report: func(n int64) { progress(n, pipe.sent) }}
+	stats, err := in.parser(ctx, r, in.path, pipe)
+	if cerr := pipe.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("sink: %w", cerr)
 	}
-	return stats, nil
+	if err != nil {
+		return stats, pipe.sent, fmt.Errorf("ingest %s: %w", in.path, err)
+	}
+	return stats, pipe.sent, nil
 }
 
 // countingReader reports bytes read, at most every 4 MiB, for progress bars.

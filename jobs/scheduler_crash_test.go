@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -253,11 +252,16 @@ func TestScheduler_TwoProcessesOnOneWorkspaceCatchUpOnce(t *testing.T) {
 			t.Errorf("%s record for %v, want last night %v", x.Status, x.Scheduled, owed)
 		}
 	}
-	switch strings.Join(got, ",") {
-	case "missed,succeeded", "missed,succeeded,skipped", "missed,skipped,succeeded":
-		t.Logf("history %v", got)
-	default:
+	// The two schedulers race, so the records' order varies: what matters
+	// is one missed night, one run of it, and at most one skip (the loser).
+	counts := map[string]int{}
+	for _, s := range got {
+		counts[s]++
+	}
+	if counts["missed"] != 1 || counts["succeeded"] != 1 || counts["skipped"] > 1 || len(got) != 2+counts["skipped"] {
 		t.Errorf("history %v, want one missed and one succeeded record (and at most one skip)", got)
+	} else {
+		t.Logf("history %v", got)
 	}
 	lk, err := lake.Open(ws.LakeDir())
 	if err != nil {

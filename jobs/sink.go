@@ -34,12 +34,25 @@ type batchSink struct {
 	// is seqBase plus the arrival position (handled).
 	seqBase int64
 	rows    map[string]int64
-	// handled counts Record and Quarantine calls, for progress displays.
+	// handled counts Record and Quarantine calls: the arrival position.
 	handled int64
 	// imd turns a patient record's LSOA into its deprivation decile; nil
 	// when the workspace has no lookup.
 	imd *deprivation.Lookup
 	dep DeprivationStats
+	// dirs caches lake.PseudoDir by table, feed and month: building the
+	// path for every row cost a tenth of a GP ingest.
+	dirs map[partition]string
+	// lastPerson and lastKey cache the most recent pseudonym: feeds list a
+	// patient's records together, and the HMAC is the sink's largest cost.
+	lastPerson, lastKey string
+}
+
+// partition identifies a lake directory of a pseudonymised table.
+type partition struct {
+	table models.Table
+	feed  models.Feed
+	month int // year*12 + month, or -1 for no date
 }
 
 // DeprivationStats counts what became of the LSOAs of a batch's patient
@@ -62,7 +75,30 @@ type deferredRecord struct {
 }
 
 func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser, batchID string, start time.Time) *batchSink {
-	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano()}
+	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano(), dirs: map[partition]string{}}
+}
+
+// dir returns the lake directory of a table's row for feed f dated d.
+func (s *batchSink) dir(t models.Table, f models.Feed, d *models.Date) string {
+	p := partition{table: t, feed: f, month: -1}
+	if d != nil && t != models.TablePerson {
+		y, m, _ := d.Time().Date()
+		p.month = y*12 + int(m)
+	}
+	dir, ok := s.dirs[p]
+	if !ok {
+		dir = lake.PseudoDir(t, f, d)
+		s.dirs[p] = dir
+	}
+	return dir
+}
+
+// personKey returns the pseudonym of a person id.
+func (s *batchSink) personKey(id string) string {
+	if id != s.lastPerson {
+		s.lastPerson, s.lastKey = id, s.ps.PersonKey(id)
+	}
+	return s.lastKey
 }
 
 func (s *batchSink) startFile(f models.Feed) { s.feed = f }
@@ -75,7 +111,7 @@ func (s *batchSink) Record(r models.Record) error {
 		if err != nil {
 			return err
 		}
-		return s.writePerson(p, s.ps.PersonKey(id))
+		return s.writePerson(p, s.personKey(id))
 	}
 	if u, ok := r.(*models.Unread); ok {
 		s.rows["unread"]++
@@ -98,7 +134,7 @@ func (s *batchSink) Record(r models.Record) error {
 		s.deferred = append(s.deferred, deferredRecord{r, s.seqBase + s.handled})
 		return nil
 	}
-	return s.write(r, s.ps.PersonKey(id), s.seqBase+s.handled)
+	return s.write(r, s.personKey(id), s.seqBase+s.handled)
 }
 
 // Quarantine implements feed.Sink.
@@ -121,7 +157,7 @@ func (s *batchSink) resolveDeferred() (map[string]int64, error) {
 		r := d.rec
 		ref := *r.Source()
 		if id, ok := s.ix.Resolve(ref.Feed, r.Subject()); ok {
-			if err := s.write(r, s.ps.PersonKey(id), d.seq); err != nil {
+			if err := s.write(r, s.personKey(id), d.seq); err != nil {
 				return nil, err
 			}
 			continue
@@ -187,7 +223,7 @@ func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {
 		}
 	}
 	s.rows[string(models.TablePerson)]++
-	return lake.Append(s.b, lake.PseudoDir(models.TablePerson, p.Ref.Feed, nil), row)
+	return lake.Append(s.b, s.dir(models.TablePerson, p.Ref.Feed, nil), row)
 }
 
 // write appends the lake row of a clinical record.
@@ -200,32 +236,32 @@ func (s *batchSink) write(r models.Record, key string, seq int64) error {
 		if date == nil {
 			date = v.End
 		}
-		return lake.Append(s.b, lake.PseudoDir(models.TableEncounter, ref.Feed, date), models.EncounterRow{
+		return lake.Append(s.b, s.dir(models.TableEncounter, ref.Feed, date), models.EncounterRow{
 			PersonKey: key, EncounterKey: s.ps.EncounterKey(string(ref.Feed), v.EncounterID),
 			Source: string(ref.Feed), BatchID: s.batchID, Event: v.Event, Class: v.Class,
 			AdmissionMethod: v.AdmissionMethod, StartDate: v.Start, EndDate: v.End, Cancelled: v.Cancelled, Seq: seq,
 		})
 	case *models.Diagnosis:
 		s.rows[string(models.TableDiagnosis)]++
-		return lake.Append(s.b, lake.PseudoDir(models.TableDiagnosis, ref.Feed, v.Date), models.DiagnosisRow{
+		return lake.Append(s.b, s.dir(models.TableDiagnosis, ref.Feed, v.Date), models.DiagnosisRow{
 			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
 			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
 		})
 	case *models.Observation:
 		s.rows[string(models.TableObservation)]++
-		return lake.Append(s.b, lake.PseudoDir(models.TableObservation, ref.Feed, v.Date), models.ObservationRow{
+		return lake.Append(s.b, s.dir(models.TableObservation, ref.Feed, v.Date), models.ObservationRow{
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
 			CodeSystem: string(v.System), Code: v.Code, Value: v.Value, Unit: v.Unit, EffectiveDate: v.Date,
 		})
 	case *models.Medication:
 		s.rows[string(models.TableMedication)]++
-		return lake.Append(s.b, lake.PseudoDir(models.TableMedication, ref.Feed, v.Date), models.MedicationRow{
+		return lake.Append(s.b, s.dir(models.TableMedication, ref.Feed, v.Date), models.MedicationRow{
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
 			CodeSystem: string(v.System), Code: v.Code, AuthoredDate: v.Date,
 		})
 	case *models.Procedure:
 		s.rows[string(models.TableProcedure)]++
-		return lake.Append(s.b, lake.PseudoDir(models.TableProcedure, ref.Feed, v.Date), models.ProcedureRow{
+		return lake.Append(s.b, s.dir(models.TableProcedure, ref.Feed, v.Date), models.ProcedureRow{
 			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
 			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
 		})

@@ -1,13 +1,9 @@
 package lake
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -34,7 +30,10 @@ type Batch struct {
 
 	writers map[string]fileWriter // by directory
 	order   []string              // directories in the order first appended to
-	held    int64                 // rows buffered in memory across writers
+	held    int64                 // rows buffered across writers, not yet handed to enc
+	enc     *encoder              // encodes and writes row groups on its own goroutine
+	pools   map[reflect.Type]any  // a *chunkPool[T] per row type
+	pages   parquet.BufferPool    // the files' compressed pages of open row groups
 	// syncDirs are directories whose entries this batch changed: the
 	// parents of directories it created and the directories of its files.
 	syncDirs map[string]bool
@@ -103,9 +102,12 @@ func (l *Lake) Begin(batchID string) (*Batch, error) {
 		id:       batchID,
 		started:  time.Now().UTC(),
 		lock:     lk,
-		codec:    &zstd.Codec{Level: zstd.SpeedDefault},
+		codec:    &zstd.Codec{Level: zstd.SpeedFastest},
 		writers:  map[string]fileWriter{},
 		syncDirs: map[string]bool{},
+		enc:      startEncoder(l.cfg.queueDepth, l.cfg.maxOpenRows, l.cfg.maxFileRows),
+		pools:    map[reflect.Type]any{},
+		pages:    parquet.NewChunkBufferPool(l.cfg.pageChunkBytes),
 	}, nil
 }
 
@@ -114,14 +116,17 @@ func (b *Batch) ID() string { return b.id }
 
 // Append adds rows to the batch's file in dir, a directory relative to the
 // lake root such as PseudoDir(models.TablePerson, models.FeedGP, nil) or
-// "mpi/links". Each directory gets one file per batch, and every row
+// "mpi/links". Each directory gets one file per batch (more for a very
+// large batch: see writer.go), and every row
 // appended to it must have the same type T, a struct Parquet can encode
 // (the models row types).
 //
 // Rows are copied; values they point to must not change until Commit.
-// Append buffers rows and writes them in row groups of bounded size, so a
-// batch's memory stays bounded whatever its size. After a write error the
-// batch can only be aborted.
+// Append buffers rows and writes them in row groups of bounded size, on a
+// goroutine of the batch's own, so a batch's memory stays bounded whatever
+// its size and encoding overlaps with the caller's work. After a write
+// error the batch can only be aborted; the error may surface at a later
+// Append or at Commit.
 func Append[T any](b *Batch, dir string, rows ...T) error {
 	if err := b.usable(); err != nil {
 		return err
@@ -158,11 +163,15 @@ func (b *Batch) usable() error {
 	case b.err != nil:
 		return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, b.err)
 	}
+	if err := b.enc.failed(); b.enc != nil && err != nil {
+		b.err = err
+		return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, err)
+	}
 	return nil
 }
 
-// bound flushes the largest buffers until the batch holds no more rows in
-// memory than the configured limit.
+// bound hands the largest buffers to the encoder until the batch holds no
+// more rows in memory than the configured limit.
 func (b *Batch) bound() error {
 	for b.held > b.l.cfg.maxHeldRows {
 		var largest fileWriter
@@ -171,7 +180,7 @@ func (b *Batch) bound() error {
 				largest = w
 			}
 		}
-		if err := largest.flushRowGroup(); err != nil {
+		if err := largest.handoff(); err != nil {
 			b.err = err
 			return err
 		}
@@ -188,13 +197,18 @@ func (b *Batch) bound() error {
 // Commit refuses a manifest whose input counts do not balance or whose
 // input content was committed by an earlier batch. It releases the writer
 // lock in every case except a validation failure, after which the batch is
-// still open and the caller should Abort it.
+// still open and the caller should Abort it. A write that failed earlier
+// (on the batch's encoder, perhaps unseen by Append) makes Commit remove
+// the batch's files and fail.
 //
 // If Commit fails before the commit point it removes the batch's files and
 // the lake is unchanged. If it fails after, the batch is committed (Ingested
 // and Manifests show it) and the next Recover, Begin or Open finishes it.
 func (b *Batch) Commit(m Manifest) error {
 	if err := b.usable(); err != nil {
+		if !b.done { // a write failed: nothing of the batch can be kept
+			return b.rollback(err)
+		}
 		return err
 	}
 	if m.BatchID != "" && m.BatchID != b.id {
@@ -216,12 +230,18 @@ func (b *Batch) Commit(m Manifest) error {
 	m.Version, m.BatchID, m.StartedAt = manifestVersion, b.id, b.started
 	m.Files, m.Counts = make([]DataFile, 0, len(b.order)), map[string]int64{}
 	for _, dir := range b.order {
-		f, err := b.writers[dir].finish()
-		if err != nil {
+		if err := b.writers[dir].finish(); err != nil {
 			return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
 		}
-		m.Files = append(m.Files, f)
-		m.Counts[dataset(dir)] += f.Rows
+	}
+	if err := b.enc.wait(); err != nil {
+		return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
+	}
+	for _, dir := range b.order {
+		for _, f := range b.writers[dir].results() {
+			m.Files = append(m.Files, f)
+			m.Counts[dataset(dir)] += f.Rows
+		}
 	}
 	if err := b.syncAll(); err != nil {
 		return b.rollback(err)
@@ -301,6 +321,7 @@ func (b *Batch) committed() bool {
 // returning cause joined with any cleanup failure.
 func (b *Batch) rollback(cause error) error {
 	errs := []error{cause}
+	b.stopEncoder()
 	for _, dir := range b.order {
 		errs = append(errs, b.writers[dir].discard())
 	}
@@ -313,10 +334,20 @@ func (b *Batch) rollback(cause error) error {
 
 // release ends the batch and drops the writer lock.
 func (b *Batch) release(cause error) error {
+	b.stopEncoder()
 	b.done = true
 	err := unlock(b.lock)
 	b.lock = nil
 	return errors.Join(cause, err)
+}
+
+// stopEncoder lets the encoder finish its queued jobs and ends it; after it
+// the batch's files are the caller's alone.
+func (b *Batch) stopEncoder() {
+	if b.enc != nil {
+		b.enc.stop()
+		b.enc = nil
+	}
 }
 
 // step runs the test hook, if any, at a boundary between Commit's steps. A
@@ -330,6 +361,7 @@ func (b *Batch) step(s commitStep) error {
 	if err == nil {
 		return nil
 	}
+	b.stopEncoder()
 	for _, dir := range b.order {
 		b.writers[dir].close()
 	}
@@ -389,170 +421,4 @@ func writeFileSync(name string, data []byte, perm fs.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-// fileWriter is the type-independent face of a writer[T].
-type fileWriter interface {
-	rowType() reflect.Type
-	held() int64
-	flushRowGroup() error
-	// finish completes and fsyncs the file under its temporary name.
-	finish() (DataFile, error)
-	// discard closes and removes the temporary file.
-	discard() error
-	// close closes the file, leaving it as it is (a simulated crash).
-	close()
-}
-
-// writer writes one directory's Parquet file for a batch.
-type writer[T any] struct {
-	b     *Batch
-	final string // relative to the root, slash-separated
-	temp  string // absolute
-	f     *os.File
-	out   hashingWriter
-	pw    *parquet.GenericWriter[T]
-	buf   []T
-	inPW  int64 // rows in the Parquet writer's open row group
-	rows  int64
-	ended bool
-}
-
-func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
-	if err := validRelPath(dir); err != nil {
-		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
-	}
-	dirPerm, filePerm := fs.FileMode(0o750), fs.FileMode(0o640)
-	if restricted(dir) {
-		dirPerm, filePerm = 0o700, 0o600
-	}
-	if err := b.mkdirs(dir, dirPerm); err != nil {
-		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
-	}
-	w := &writer[T]{b: b, final: dir + "/part-" + b.id + ".parquet"}
-	w.temp = tempName(b.l.abs(w.final), b.id)
-	f, err := os.OpenFile(w.temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
-	if err != nil {
-		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
-	}
-	b.syncDirs[filepath.Dir(w.temp)] = true
-	cfg := b.l.cfg
-	w.f = f
-	w.out = hashingWriter{w: f, h: sha256.New()}
-	w.buf = make([]T, 0, cfg.bufferRows)
-	w.pw = parquet.NewGenericWriter[T](&w.out,
-		parquet.Compression(b.codec),
-		parquet.MaxRowsPerRowGroup(cfg.rowGroupRows),
-		parquet.DictionaryMaxBytes(cfg.dictionaryMaxBytes),
-		parquet.KeyValueMetadata("pophealth.batch_id", b.id),
-	)
-	return w, nil
-}
-
-func (w *writer[T]) rowType() reflect.Type { return reflect.TypeFor[T]() }
-
-func (w *writer[T]) held() int64 { return int64(len(w.buf)) + w.inPW }
-
-func (w *writer[T]) append(rows []T) error {
-	w.rows += int64(len(rows))
-	w.b.held += int64(len(rows))
-	for len(rows) > 0 {
-		n := min(len(rows), cap(w.buf)-len(w.buf))
-		w.buf = append(w.buf, rows[:n]...)
-		rows = rows[n:]
-		if len(w.buf) == cap(w.buf) {
-			if err := w.encode(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// encode hands the buffered rows to the Parquet writer, cutting a row group
-// whenever one is full.
-func (w *writer[T]) encode() error {
-	limit := w.b.l.cfg.rowGroupRows
-	for rest := w.buf; len(rest) > 0; {
-		n := min(int64(len(rest)), limit-w.inPW)
-		if _, err := w.pw.Write(rest[:n]); err != nil {
-			return fmt.Errorf("write %s: %w", w.final, err)
-		}
-		w.inPW += n
-		rest = rest[n:]
-		if w.inPW >= limit {
-			if err := w.cutRowGroup(); err != nil {
-				return err
-			}
-		}
-	}
-	clear(w.buf) // drop references for the garbage collector
-	w.buf = w.buf[:0]
-	return nil
-}
-
-func (w *writer[T]) cutRowGroup() error {
-	if err := w.pw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", w.final, err)
-	}
-	w.b.held -= w.inPW
-	w.inPW = 0
-	return nil
-}
-
-func (w *writer[T]) flushRowGroup() error {
-	if err := w.encode(); err != nil {
-		return err
-	}
-	return w.cutRowGroup()
-}
-
-func (w *writer[T]) finish() (DataFile, error) {
-	if err := w.encode(); err != nil {
-		return DataFile{}, err
-	}
-	if err := w.pw.Close(); err != nil {
-		return DataFile{}, fmt.Errorf("write %s: %w", w.final, err)
-	}
-	w.b.held -= w.inPW
-	w.inPW = 0
-	w.ended = true
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return DataFile{}, fmt.Errorf("fsync %s: %w", w.temp, err)
-	}
-	if err := w.f.Close(); err != nil {
-		return DataFile{}, fmt.Errorf("close %s: %w", w.temp, err)
-	}
-	return DataFile{Path: w.final, Rows: w.rows, Bytes: w.out.n, SHA256: hex.EncodeToString(w.out.h.Sum(nil))}, nil
-}
-
-func (w *writer[T]) discard() error {
-	w.close()
-	if err := os.Remove(w.temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-func (w *writer[T]) close() {
-	if !w.ended {
-		w.ended = true
-		w.f.Close()
-	}
-}
-
-// hashingWriter counts and hashes the bytes of a data file as they are
-// written, so the manifest's checksum costs no second read.
-type hashingWriter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (hw *hashingWriter) Write(p []byte) (int, error) {
-	n, err := hw.w.Write(p)
-	hw.h.Write(p[:n])
-	hw.n += int64(n)
-	return n, err
 }

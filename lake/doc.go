@@ -9,6 +9,10 @@
 //	mpi/<name>/part-<batch>.parquet            restricted zone: identifiable
 //	quarantine/part-<batch>.parquet            restricted zone: identifiable
 //
+// A batch usually writes one file per directory; a large batch may go on
+// in part-<batch>.1.parquet, part-<batch>.2.parquet, ... (see Append).
+// Readers take the file list from the manifests.
+//
 // PseudoDir builds the pseudonymised partition paths. Rows without a date
 // go to year=__HIVE_DEFAULT_PARTITION__/month=__HIVE_DEFAULT_PARTITION__,
 // the name Hive-style tools read as NULL. Files in the restricted zones are

@@ -53,25 +53,48 @@ type Lake struct {
 	recovered RecoveryReport
 }
 
-// writerConfig bounds the memory a batch holds and shapes its files.
+// writerConfig bounds the memory a batch holds and shapes its files (see
+// writer.go for how the pieces fit).
 type writerConfig struct {
-	// rowGroupRows is the number of rows per Parquet row group.
-	rowGroupRows int64
-	// bufferRows is how many rows a writer collects before encoding them.
-	bufferRows int
-	// maxHeldRows bounds the rows a batch holds in memory across all its
-	// files; beyond it the largest is flushed as a (smaller) row group.
+	// handoffRows is the number of rows a directory's buffer collects
+	// before it is handed to the encoder.
+	handoffRows int
+	// maxHeldRows bounds the rows a batch buffers across all its files;
+	// beyond it the largest buffer is handed over early.
 	maxHeldRows int64
+	// queueDepth is the number of buffers that may wait for the encoder.
+	queueDepth int
+	// rowGroupRows is the largest Parquet row group.
+	rowGroupRows int
+	// maxOpenRows bounds the rows in the files' open row groups, held
+	// compressed; beyond it the largest row group is cut early.
+	maxOpenRows int64
+	// maxFileRows bounds the rows in the open files, whose footers are in
+	// memory; beyond it the largest file is finished and its directory
+	// continues in a new one.
+	maxFileRows int64
+	// pageBufferBytes and writeBufferBytes size each column's page buffer
+	// and each file's write buffer.
+	pageBufferBytes, writeBufferBytes int
+	// pageChunkBytes is the allocation unit of the compressed pages that a
+	// column's open row group holds.
+	pageChunkBytes int
 	// dictionaryMaxBytes caps each column's dictionary.
 	dictionaryMaxBytes int64
 }
 
 func defaultWriterConfig() writerConfig {
 	return writerConfig{
+		handoffRows:        4 << 10,
+		maxHeldRows:        64 << 10,
+		queueDepth:         4,
 		rowGroupRows:       128 << 10,
-		bufferRows:         4 << 10,
-		maxHeldRows:        2 << 20,
-		dictionaryMaxBytes: 1 << 20,
+		maxOpenRows:        512 << 10,
+		maxFileRows:        4 << 20,
+		pageBufferBytes:    8 << 10,
+		writeBufferBytes:   4 << 10,
+		pageChunkBytes:     4 << 10,
+		dictionaryMaxBytes: 64 << 10,
 	}
 }
 

@@ -268,7 +268,7 @@ func TestManifest_HoldsNoIdentifiers(t *testing.T) {
 func TestAppend_RoundTripsRowsAcrossBoundedRowGroups(t *testing.T) {
 	root := t.TempDir()
 	l := mustOpen(t, root)
-	l.cfg = writerConfig{rowGroupRows: 10, bufferRows: 4, maxHeldRows: 15, dictionaryMaxBytes: 64}
+	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 1 << 20, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
 	b := mustBegin(t, l, "B1")
 	const n = 57
 	dirs := sampleDirs()[:3]
@@ -453,5 +453,113 @@ func TestFiles_ReportsMissingCommittedFile(t *testing.T) {
 	}
 	if _, err := l.Recover(); err == nil || !strings.Contains(err.Error(), "mpi/links/part-B1.parquet") {
 		t.Errorf("Recover with a lost file: err = %v, want one naming it", err)
+	}
+}
+
+func TestCommit_EncoderWriteFailureRollsBackTheBatch(t *testing.T) {
+	root := t.TempDir()
+	l := mustOpen(t, root)
+	l.cfg.handoffRows, l.cfg.rowGroupRows = 8, 8
+	b := mustBegin(t, l, "B1")
+	appendSample(t, b, 2)
+	dir := sampleDirs()[1]
+	// The file's descriptor goes away under the encoder, as on a failing disk.
+	b.writers[dir].(*writer[models.EncounterRow]).f.Close()
+	var appendErr error
+	for i := 0; i < 200 && appendErr == nil; i++ {
+		appendErr = Append(b, dir, models.EncounterRow{PersonKey: fmt.Sprint(i), EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"})
+	}
+	err := b.Commit(sampleManifest("B1"))
+	if err == nil || !strings.Contains(err.Error(), "file already closed") {
+		t.Fatalf("Commit: err = %v, want the write failure", err)
+	}
+	if appendErr != nil && !strings.Contains(appendErr.Error(), "file already closed") {
+		t.Errorf("Append: err = %v, want nil or the write failure", appendErr)
+	}
+	if got := diskFiles(t, root); len(got) != 0 {
+		t.Errorf("after the failed commit the lake holds %v, want nothing", got)
+	}
+	commitSample(t, l, "B2", 1) // the lock was released
+}
+
+func TestAppend_ContinuesInNewFilesWhenOpenFilesHoldTooManyRows(t *testing.T) {
+	root := t.TempDir()
+	l := mustOpen(t, root)
+	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 30, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
+	b := mustBegin(t, l, "B1")
+	dirs := sampleDirs()[1:3]
+	want := make([][]models.EncounterRow, len(dirs))
+	for i := range 100 {
+		for d, dir := range dirs {
+			if d == 1 && i >= 40 && i < 80 {
+				continue // a finished file waits while another fills up
+			}
+			row := models.EncounterRow{PersonKey: fmt.Sprintf("p%d-%d", d, i), EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}
+			want[d] = append(want[d], row)
+			must(t, Append(b, dir, row))
+		}
+	}
+	must(t, b.Commit(sampleManifest("B1")))
+	m, ok, err := l.manifest("B1")
+	must(t, err)
+	if !ok {
+		t.Fatal("no manifest")
+	}
+	if got := m.Counts["pseudo/encounter"]; got != 160 {
+		t.Errorf("manifest counts %d encounter rows, want 160", got)
+	}
+	for d, dir := range dirs {
+		files, err := l.Files(dir)
+		must(t, err)
+		if len(files) < len(want[d])/30 {
+			t.Errorf("%s: %d files, want at least %d (open files hold at most 30 rows)", dir, len(files), len(want[d])/30)
+		}
+		names := map[string]bool{}
+		for _, f := range files {
+			names[filepath.Base(f)] = true
+		}
+		for i := range len(files) {
+			name := "part-B1.parquet"
+			if i > 0 {
+				name = fmt.Sprintf("part-B1.%d.parquet", i)
+			}
+			if !names[name] {
+				t.Errorf("%s: no file %s among %v", dir, name, files)
+			}
+		}
+		// Files are listed by name, so compare the rows as sets.
+		keys := func(rows []models.EncounterRow) []string {
+			var k []string
+			for _, r := range rows {
+				k = append(k, r.PersonKey)
+			}
+			slices.Sort(k)
+			return k
+		}
+		if got := readRows[models.EncounterRow](t, files); !slices.Equal(keys(got), keys(want[d])) {
+			t.Errorf("%s read back %d rows, want the %d appended", dir, len(got), len(want[d]))
+		}
+	}
+}
+
+func TestWriter_FinishedFileCountsNoOpenRows(t *testing.T) {
+	l := mustOpen(t, t.TempDir())
+	l.cfg.handoffRows = 1
+	b := mustBegin(t, l, "B1")
+	defer b.Abort()
+	dir := sampleDirs()[1]
+	must(t, Append(b, dir, models.EncounterRow{PersonKey: "p", EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}))
+	must(t, b.enc.wait())
+	w := b.writers[dir]
+	var inFile, open int64
+	must(t, b.enc.submit(func() error {
+		err := w.rotate()
+		inFile, open = w.inFile(), w.open()
+		return err
+	}))
+	must(t, b.enc.wait())
+	if inFile != 0 || open != 0 || b.enc.fileRows != 0 || b.enc.openRows != 0 {
+		t.Errorf("after rotate: file %d, open %d rows; encoder counts %d in files, %d open; want all 0 (bound would pick the finished file forever)",
+			inFile, open, b.enc.fileRows, b.enc.openRows)
 	}
 }

@@ -91,13 +91,16 @@ func (p *parser) convert(fields []string, ref *models.SourceRef, cp1252 bool) (m
 // patient converts a row of a patients file. Checks run in the order of
 // the specification's columns and the first failure is the reason.
 func (p *parser) patient(r row, ref *models.SourceRef) (models.Record, string) {
-	a := &patientAlloc{rec: models.PatientRecord{LocalID: r.get(colPatientID)}}
+	// The id and NHS number are cloned: they outlive the row in the master
+	// person index, and as substrings they would keep the whole CSV record
+	// alive (a third of the index's memory).
+	a := &patientAlloc{rec: models.PatientRecord{LocalID: strings.Clone(r.get(colPatientID))}}
 	pr := &a.rec
 	ref.RecordID = pr.LocalID
 	if pr.LocalID == "" {
 		return nil, empty(colPatientID)
 	}
-	pr.NHSNumber = nhsnumber.Normalise(r.get(colNHSNumber))
+	pr.NHSNumber = strings.Clone(nhsnumber.Normalise(r.get(colNHSNumber)))
 	switch {
 	case pr.NHSNumber == "":
 		pr.NHSNumberStatus = models.NHSMissing

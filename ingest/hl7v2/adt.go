@@ -42,7 +42,7 @@ func (c *converter) convert(b *block) (models.SourceRef, error) {
 		return ref, fmt.Errorf("no MSH segment: block starts %q", truncate(first, 16))
 	}
 	m := &c.m
-	m.raw, m.segs, m.latin1 = b.raw, b.segs, false
+	m.reset(b.raw, b.segs)
 	if err := m.readDelimiters(); err != nil {
 		return ref, err
 	}

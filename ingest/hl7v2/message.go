@@ -25,6 +25,24 @@ type message struct {
 
 	// scratch is reused by text for unescaping and charset conversion.
 	scratch []byte
+
+	// fields indexes the fields of the segment last looked into, which
+	// fieldOf and mshField usually read several fields of in turn: finding
+	// each field from the segment's start again was a third of the parse.
+	fields fieldIndex
+}
+
+// fieldIndex holds the positions of the field separators of one segment.
+type fieldIndex struct {
+	seg  []byte
+	sep  byte
+	ends []int // ends[i] is the end of element i; the last is len(seg)
+}
+
+// reset starts reading a new message held in raw.
+func (m *message) reset(raw []byte, segs []span) {
+	m.raw, m.segs, m.latin1 = raw, segs, false
+	m.fields.seg = nil // raw is reused from message to message
 }
 
 // seg returns the i-th segment, without its terminator.
@@ -36,13 +54,39 @@ func (m *message) seg(i int) []byte {
 // fieldOf returns field n (1-based, as in "PID-3") of a segment other than
 // MSH, or nil when the segment is shorter.
 func (m *message) fieldOf(seg []byte, n int) []byte {
-	return nth(seg, m.field, n)
+	return m.element(seg, n)
+}
+
+// element returns seg's n-th (0-based) element split on the field
+// separator, or nil when it has fewer, as nth(seg, m.field, n) would.
+func (m *message) element(seg []byte, n int) []byte {
+	fi := &m.fields
+	if len(seg) == 0 || len(fi.seg) != len(seg) || &fi.seg[0] != &seg[0] || fi.sep != m.field {
+		fi.seg, fi.sep, fi.ends = seg, m.field, fi.ends[:0]
+		for off := 0; ; {
+			j := bytes.IndexByte(seg[off:], m.field)
+			if j < 0 {
+				break
+			}
+			off += j
+			fi.ends = append(fi.ends, off)
+			off++
+		}
+		fi.ends = append(fi.ends, len(seg))
+	}
+	switch {
+	case n >= len(fi.ends):
+		return nil
+	case n == 0:
+		return seg[:fi.ends[0]]
+	}
+	return seg[fi.ends[n-1]+1 : fi.ends[n]]
 }
 
 // mshField returns MSH-n for n >= 2. MSH-1 is the field separator itself,
 // so MSH-n is the (n-1)-th element after splitting on it.
 func (m *message) mshField(n int) []byte {
-	return nth(m.seg(0), m.field, n-1)
+	return m.element(m.seg(0), n-1)
 }
 
 // component returns component n (1-based) of a field or repetition.

@@ -123,3 +123,24 @@ func TestReadDelimiters(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageFieldOf_MatchesNthAndFollowsReusedBuffers(t *testing.T) {
+	m := standard()
+	buf := []byte("PID|1||A1^^^H^MR||SMITH^JO")
+	m.reset(buf, []span{{0, len(buf)}})
+	for n := 0; n <= 7; n++ {
+		got, want := m.fieldOf(m.seg(0), n), nth(m.seg(0), '|', n)
+		if (got == nil) != (want == nil) || string(got) != string(want) {
+			t.Errorf("fieldOf(%d) = %q, want %q as nth gives", n, got, want)
+		}
+	}
+	// The next message arrives in the same buffer, same length, other text.
+	copy(buf, "PID|2||B2^^^H^MR||JONES^AL")
+	m.reset(buf, []span{{0, len(buf)}})
+	if got := string(m.fieldOf(m.seg(0), 5)); got != "JONES^AL" {
+		t.Errorf("after reset, PID-5 = %q, want JONES^AL", got)
+	}
+	if got := string(m.fieldOf(m.seg(0)[:10], 3)); got != "B2^" {
+		t.Errorf("PID-3 of a shorter view = %q, want B2^", got)
+	}
+}

@@ -1,0 +1,472 @@
+package lake
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// A batch writes its files in two stages that run on different
+// goroutines, so that on a machine with two cores the caller's work
+// (parsing, linking, building rows) overlaps with Parquet encoding,
+// compression and file writes:
+//
+//   - Append, on the caller's goroutine, copies rows into a buffer per
+//     directory, made of fixed-size chunks recycled through a pool per row
+//     type (growing one slice per directory cost a tenth of a GP ingest in
+//     copying, and would keep its capacity). A buffer that reaches
+//     handoffRows, or the largest buffer when the batch holds more than
+//     maxHeldRows, is handed to the encoder.
+//   - The encoder goroutine writes each buffer into its directory's Parquet
+//     writer, which encodes and compresses it page by page and keeps the
+//     compressed pages of the open row group in memory (a column chunk must
+//     be contiguous in the file). A row group is cut at rowGroupRows; when
+//     the open row groups of all files together pass maxOpenRows, the
+//     largest is cut early.
+//
+// So memory is bounded by the rows buffered (maxHeldRows, as Go structs),
+// the buffers queued for the encoder, the open row groups (maxOpenRows,
+// compressed: tens of bytes a row) and a cost per open file (page and
+// write buffers, pageBufferBytes a column plus writeBufferBytes, and the
+// open row group's compressed pages in chunks of pageChunkBytes), which
+// with hundreds of monthly partitions open matters: parquet-go's defaults
+// (256 KiB and 32 KiB chunks a column, 32 KiB a file) cost 0.5-2 MB a file,
+// which made 1,100 partitions of a 1.5 GB GP extract hold 170 MB of mostly
+// empty chunks. Holding rows compressed rather than as structs is what lets
+// row groups stay large (thousands of rows, not hundreds) within the bound:
+// small row groups cost time.
+//
+// A file's footer (row group and page index metadata, a few bytes a row)
+// stays in memory until the file is closed, so it grows with the feed: when
+// the open files together hold more than maxFileRows rows, the largest is
+// finished and its directory continues in a new file of the same batch
+// (part-<batch>.<n>.parquet). A 2 GB GP extract without this held 230 MB
+// of footers at the end.
+
+// encoder runs a batch's file work in order on one goroutine. After the
+// first failing job it skips the rest; the batch can then only be aborted.
+type encoder struct {
+	jobs chan encoderJob
+	done chan struct{}
+
+	// Only the encoder goroutine touches these.
+	maxOpenRows int64
+	openRows    int64 // rows in the files' open row groups
+	maxFileRows int64
+	fileRows    int64        // rows in the open files
+	files       []fileWriter // writers with rows written, to find the largest
+
+	failing atomic.Bool // set once err is, so Append checks without locking
+	mu      sync.Mutex
+	err     error
+}
+
+type encoderJob struct {
+	run     func() error
+	barrier chan struct{} // closed when reached, for wait
+}
+
+func startEncoder(depth int, maxOpenRows, maxFileRows int64) *encoder {
+	e := &encoder{jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows, maxFileRows: maxFileRows}
+	go e.loop()
+	return e
+}
+
+func (e *encoder) loop() {
+	defer close(e.done)
+	for job := range e.jobs {
+		if job.barrier != nil {
+			close(job.barrier)
+			continue
+		}
+		if e.failed() != nil {
+			continue
+		}
+		if err := job.run(); err != nil {
+			e.mu.Lock()
+			e.err = err
+			e.mu.Unlock()
+			e.failing.Store(true)
+		}
+	}
+}
+
+// failed returns the first job error, if any.
+func (e *encoder) failed() error {
+	if !e.failing.Load() {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// submit queues a job, blocking while the queue is full: the encoder's pace
+// bounds how far the caller runs ahead.
+func (e *encoder) submit(run func() error) error {
+	if err := e.failed(); err != nil {
+		return err
+	}
+	e.jobs <- encoderJob{run: run}
+	return nil
+}
+
+// wait returns once every job submitted before it has run, with the first
+// job error.
+func (e *encoder) wait() error {
+	barrier := make(chan struct{})
+	e.jobs <- encoderJob{barrier: barrier}
+	<-barrier
+	return e.failed()
+}
+
+// bound cuts the largest open row groups until the open ones hold no more
+// than maxOpenRows rows, and finishes the largest open files until they
+// hold no more than maxFileRows; it runs on the encoder.
+func (e *encoder) bound() error {
+	largest := func(size func(fileWriter) int64) (fileWriter, error) {
+		var max fileWriter
+		for _, f := range e.files {
+			if max == nil || size(f) > size(max) {
+				max = f
+			}
+		}
+		if max == nil || size(max) == 0 {
+			// The counts disagree with the files: stop rather than spin.
+			return nil, fmt.Errorf("lake: encoder counts %d open rows and %d rows in open files, but no file holds any", e.openRows, e.fileRows)
+		}
+		return max, nil
+	}
+	for e.openRows > e.maxOpenRows {
+		f, err := largest(fileWriter.open)
+		if err == nil {
+			err = f.cut()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for e.fileRows > e.maxFileRows {
+		f, err := largest(fileWriter.inFile)
+		if err == nil {
+			err = f.rotate()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stop ends the goroutine after the jobs already queued.
+func (e *encoder) stop() {
+	close(e.jobs)
+	<-e.done
+}
+
+// chunkRows is the size of the chunks a directory's buffer is made of:
+// small, so that a directory holding a few rows holds little memory.
+const chunkRows = 64
+
+// chunkPool recycles the row chunks of every file of one row type.
+type chunkPool[T any] struct{ p sync.Pool }
+
+// chunks returns the batch's chunk pool for T.
+func chunks[T any](b *Batch) *chunkPool[T] {
+	t := reflect.TypeFor[T]()
+	cp, ok := b.pools[t].(*chunkPool[T])
+	if !ok {
+		cp = &chunkPool[T]{}
+		b.pools[t] = cp
+	}
+	return cp
+}
+
+func (cp *chunkPool[T]) get() []T {
+	if c, ok := cp.p.Get().(*[]T); ok {
+		return (*c)[:0]
+	}
+	return make([]T, 0, chunkRows)
+}
+
+func (cp *chunkPool[T]) put(c []T) {
+	clear(c) // drop references for the garbage collector
+	c = c[:0]
+	cp.p.Put(&c)
+}
+
+// fileWriter is the type-independent face of a writer[T].
+type fileWriter interface {
+	rowType() reflect.Type
+	// held is the number of rows buffered, not yet handed to the encoder.
+	held() int
+	// open is the number of rows in the file's open row group and cut ends
+	// that row group; inFile is the number of rows in the open file and
+	// rotate finishes it, so that the next rows start another. They run on
+	// the encoder.
+	open() int64
+	cut() error
+	inFile() int64
+	rotate() error
+	// handoff queues the buffered rows for the encoder as one row group.
+	handoff() error
+	// finish queues the completion of the open file (footer, fsync, close)
+	// under its temporary name; results, every file the writer wrote, is
+	// valid after the encoder has run it.
+	finish() error
+	results() []DataFile
+	// discard closes and removes the temporary file; the encoder must be
+	// idle.
+	discard() error
+	// close closes the file, leaving it as it is (a simulated crash); the
+	// encoder must be idle.
+	close()
+}
+
+// writer writes one directory's Parquet files for a batch: usually one,
+// more when rotate finishes one early. full, cur, n and the batch's held
+// count belong to the caller's goroutine; the rest, once the first file is
+// open, to the encoder's.
+type writer[T any] struct {
+	b        *Batch
+	dir      string
+	filePerm fs.FileMode
+	pool     *chunkPool[T]
+	full     [][]T // full chunks, then cur
+	cur      []T
+	n        int // rows in full and cur
+
+	final   string // the open file, relative to the root, slash-separated
+	temp    string // the open file's temporary name, absolute
+	f       *os.File
+	out     hashingWriter
+	pw      *parquet.GenericWriter[T] // nil between files
+	inGroup int64                     // rows in the open row group
+	rows    int64                     // rows in the open file
+	listed  bool                      // in the encoder's files
+	done    []DataFile                // files finished
+	temps   []string                  // temporary names of every file opened
+	ended   bool                      // the open file is closed
+}
+
+func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
+	if err := validRelPath(dir); err != nil {
+		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
+	}
+	dirPerm, filePerm := fs.FileMode(0o750), fs.FileMode(0o640)
+	if restricted(dir) {
+		dirPerm, filePerm = 0o700, 0o600
+	}
+	if err := b.mkdirs(dir, dirPerm); err != nil {
+		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
+	}
+	w := &writer[T]{b: b, dir: dir, filePerm: filePerm, pool: chunks[T](b)}
+	if err := w.openFile(); err != nil {
+		return nil, err
+	}
+	b.syncDirs[filepath.Dir(w.temp)] = true
+	return w, nil
+}
+
+// openFile starts the writer's next file: part-<batch>.parquet, then
+// part-<batch>.<n>.parquet (batch ids have no dots, so names never clash).
+func (w *writer[T]) openFile() error {
+	b := w.b
+	w.final = w.dir + "/part-" + b.id + ".parquet"
+	if n := len(w.done); n > 0 {
+		w.final = fmt.Sprintf("%s/part-%s.%d.parquet", w.dir, b.id, n)
+	}
+	w.temp = tempName(b.l.abs(w.final), b.id)
+	f, err := os.OpenFile(w.temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, w.filePerm)
+	if err != nil {
+		return fmt.Errorf("lake: batch %s: %w", b.id, err)
+	}
+	w.temps = append(w.temps, w.temp)
+	cfg := b.l.cfg
+	w.f, w.ended, w.rows = f, false, 0
+	w.out = hashingWriter{w: f, h: sha256.New()}
+	w.pw = parquet.NewGenericWriter[T](&w.out,
+		parquet.Compression(b.codec),
+		parquet.MaxRowsPerRowGroup(int64(cfg.rowGroupRows)),
+		parquet.PageBufferSize(cfg.pageBufferBytes),
+		parquet.WriteBufferSize(cfg.writeBufferBytes),
+		parquet.ColumnPageBuffers(b.pages),
+		parquet.DictionaryMaxBytes(cfg.dictionaryMaxBytes),
+		parquet.KeyValueMetadata("pophealth.batch_id", b.id),
+	)
+	return nil
+}
+
+func (w *writer[T]) rowType() reflect.Type { return reflect.TypeFor[T]() }
+
+func (w *writer[T]) held() int { return w.n }
+
+func (w *writer[T]) append(rows []T) error {
+	for len(rows) > 0 {
+		if w.cur == nil {
+			w.cur = w.pool.get()
+		}
+		k := min(len(rows), cap(w.cur)-len(w.cur))
+		w.cur = append(w.cur, rows[:k]...)
+		rows = rows[k:]
+		w.n += k
+		w.b.held += int64(k)
+		if len(w.cur) == cap(w.cur) {
+			w.full = append(w.full, w.cur)
+			w.cur = nil
+		}
+		if w.n >= w.b.l.cfg.handoffRows {
+			if err := w.handoff(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *writer[T]) handoff() error {
+	if w.n == 0 {
+		return nil
+	}
+	group := w.full
+	if len(w.cur) > 0 {
+		group = append(group, w.cur)
+	}
+	w.b.held -= int64(w.n)
+	w.full, w.cur, w.n = nil, nil, 0
+	return w.b.enc.submit(func() error { return w.writeGroup(group) })
+}
+
+// writeGroup writes the chunks to the file's open row group, cutting it at
+// rowGroupRows, and recycles them; it runs on the encoder.
+func (w *writer[T]) writeGroup(group [][]T) error {
+	e, limit := w.b.enc, int64(w.b.l.cfg.rowGroupRows)
+	if !w.listed {
+		w.listed = true
+		e.files = append(e.files, w)
+	}
+	if w.pw == nil {
+		if err := w.openFile(); err != nil {
+			return err
+		}
+	}
+	for _, c := range group {
+		for rest := c; len(rest) > 0; {
+			n := min(int64(len(rest)), limit-w.inGroup)
+			if _, err := w.pw.Write(rest[:n]); err != nil {
+				return fmt.Errorf("write %s: %w", w.final, err)
+			}
+			w.inGroup += n
+			w.rows += n
+			e.openRows += n
+			e.fileRows += n
+			rest = rest[n:]
+			if w.inGroup >= limit {
+				if err := w.cut(); err != nil {
+					return err
+				}
+			}
+		}
+		w.pool.put(c)
+	}
+	return e.bound()
+}
+
+func (w *writer[T]) open() int64 { return w.inGroup }
+
+func (w *writer[T]) cut() error {
+	if w.inGroup == 0 {
+		return nil
+	}
+	if err := w.pw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", w.final, err)
+	}
+	w.b.enc.openRows -= w.inGroup
+	w.inGroup = 0
+	return nil
+}
+
+func (w *writer[T]) inFile() int64 { return w.rows }
+
+func (w *writer[T]) rotate() error { return w.closeFile() }
+
+// closeFile completes the open file (footer, fsync, close) under its
+// temporary name; it runs on the encoder.
+func (w *writer[T]) closeFile() error {
+	if w.pw == nil {
+		return nil
+	}
+	e := w.b.enc
+	e.openRows -= w.inGroup
+	e.fileRows -= w.rows
+	w.inGroup = 0
+	if err := w.pw.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", w.final, err)
+	}
+	w.pw = nil
+	w.ended = true
+	if err := w.f.Sync(); err != nil {
+		w.f.Close()
+		return fmt.Errorf("fsync %s: %w", w.temp, err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", w.temp, err)
+	}
+	w.done = append(w.done, DataFile{Path: w.final, Rows: w.rows, Bytes: w.out.n, SHA256: hex.EncodeToString(w.out.h.Sum(nil))})
+	w.rows = 0 // no file is open until the next rows arrive
+	return nil
+}
+
+func (w *writer[T]) finish() error {
+	if err := w.handoff(); err != nil {
+		return err
+	}
+	return w.b.enc.submit(w.closeFile)
+}
+
+func (w *writer[T]) results() []DataFile { return w.done }
+
+func (w *writer[T]) discard() error {
+	w.close()
+	var errs []error
+	for _, temp := range w.temps {
+		if err := os.Remove(temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *writer[T]) close() {
+	w.full, w.cur, w.n = nil, nil, 0
+	if !w.ended {
+		w.ended = true
+		w.f.Close()
+	}
+}
+
+// hashingWriter counts and hashes the bytes of a data file as they are
+// written, so the manifest's checksum costs no second read.
+type hashingWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (hw *hashingWriter) Write(p []byte) (int, error) {
+	n, err := hw.w.Write(p)
+	hw.h.Write(p[:n])
+	hw.n += int64(n)
+	return n, err
+}
