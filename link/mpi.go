@@ -128,7 +128,8 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &index{byID: map[string]int{}, labels: map[[2]string]models.LinkLabelRow{}}
+	ix := &index{byID: make(map[string]int, len(links)), labels: map[[2]string]models.LinkLabelRow{}}
+	ix.sources, ix.recs = make([]source, 0, len(links)), make([]Record, 0, len(links))
 	slices.SortStableFunc(links, func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
 	for _, r := range links {
 		id := SourceID(r.Feed, r.LocalID)
@@ -555,32 +556,24 @@ func mergeReason(lr *Result, ix *index, c int, p string) string {
 // what the same rule gave for the earlier assignments (each run writes
 // it), so the map itself need not be read.
 func (ix *index) keyMapRows(persons []string, ps *pseudonymise.Pseudonymiser, batchID string) []models.PersonKeyMapRow {
-	touched := map[string]bool{}
+	// Sources by ingest id, for the ingest ids with a source whose person
+	// changed; most have one source, so no vote maps are built for them.
+	groups := map[string][]int32{}
 	for i, s := range ix.sources {
 		if persons[i] != ix.assigned[i] {
-			touched[s.ingestID] = true
+			groups[s.ingestID] = nil
 		}
-	}
-	now, before := map[string]map[string]int{}, map[string]map[string]int{}
-	vote := func(votes map[string]map[string]int, ingest, person string) {
-		if votes[ingest] == nil {
-			votes[ingest] = map[string]int{}
-		}
-		votes[ingest][person]++
 	}
 	for i, s := range ix.sources {
-		if !touched[s.ingestID] {
-			continue
-		}
-		vote(now, s.ingestID, persons[i])
-		if ix.assigned[i] != "" {
-			vote(before, s.ingestID, ix.assigned[i])
+		if g, ok := groups[s.ingestID]; ok {
+			groups[s.ingestID] = append(g, int32(i))
 		}
 	}
 	var rows []models.PersonKeyMapRow
-	for _, ingest := range slices.Sorted(maps.Keys(now)) {
-		to := majority(now[ingest])
-		from := majority(before[ingest])
+	for _, ingest := range slices.Sorted(maps.Keys(groups)) {
+		g := groups[ingest]
+		to := majority(g, persons)
+		from := majority(g, ix.assigned)
 		if from == "" {
 			from = ingest // never mapped: rows are under the ingest id's own key
 		}
@@ -591,11 +584,37 @@ func (ix *index) keyMapRows(persons []string, ps *pseudonymise.Pseudonymiser, ba
 	return rows
 }
 
-// majority returns the person most votes name (the smallest id on a tie),
-// or "" for no votes.
-func majority(votes map[string]int) string {
+// majority returns the person most of sources g have in persons (the
+// smallest id on a tie; "" persons do not vote), or "" for no votes. Groups
+// are usually small (the sources one ingest id stands for), so small ones
+// count votes pairwise rather than in a map.
+func majority(g []int32, persons []string) string {
 	best, n := "", 0
-	for p, k := range votes {
+	if len(g) > 32 {
+		votes := map[string]int{}
+		for _, i := range g {
+			if p := persons[i]; p != "" {
+				votes[p]++
+			}
+		}
+		for p, k := range votes {
+			if k > n || k == n && p < best {
+				best, n = p, k
+			}
+		}
+		return best
+	}
+	for x, i := range g {
+		p := persons[i]
+		if p == "" || slices.ContainsFunc(g[:x], func(j int32) bool { return persons[j] == p }) {
+			continue // no vote, or counted already
+		}
+		k := 0
+		for _, j := range g[x:] {
+			if persons[j] == p {
+				k++
+			}
+		}
 		if k > n || k == n && p < best {
 			best, n = p, k
 		}
