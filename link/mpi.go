@@ -313,6 +313,11 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 			}
 		}
 	}
+	// Prepared, the records are all linkage needs: letting the source
+	// strings go lowers the peak memory of a large run.
+	job.prep = make([]prepared, len(ix.recs))
+	prepareAll(job.prep, ix.recs, workers(o.Settings))
+	job.recs, ix.recs = nil, nil
 	if !full {
 		// Earlier clusters stand; new and relinked sources are active.
 		first := map[string]int{}
