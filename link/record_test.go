@@ -134,3 +134,23 @@ func TestExplain_TotalIsPriorPlusFieldWeights(t *testing.T) {
 		t.Errorf("probability %v for total %v", e.Probability, e.Total)
 	}
 }
+
+func TestPrepareAll_SameAsPreparingEachRecord(t *testing.T) {
+	recs := []Record{
+		{GivenName: "Jon", FamilyName: "Smith", BirthDate: "1970-01-02", Postcode: "LS6 4QT"},
+		{GivenName: "John", FamilyName: "Smyth"},
+		{GivenName: "Jon", FamilyName: "Smith"}, // names again: from the cache
+		{GivenName: "baby", FamilyName: ""},
+		{},
+	}
+	for _, workers := range []int{1, 2, 3, 8} {
+		got := make([]prepared, len(recs))
+		prepareAll(got, recs, workers)
+		for i := range recs {
+			if want := prepare(&recs[i]); got[i] != want {
+				t.Errorf("workers %d, record %d: prepareAll gave %+v, prepare %+v", workers, i, got[i], want)
+			}
+		}
+	}
+	prepareAll(nil, nil, 2) // no records: nothing to do, no panic
+}
