@@ -164,8 +164,10 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 		return nil, err
 	}
 	slices.SortStableFunc(persons, func(a, b models.PersonAssignmentRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	var id []byte // the lookup key, built without allocating a string
 	for _, p := range persons {
-		if i, ok := ix.byID[SourceID(p.Feed, p.LocalID)]; ok {
+		id = append(append(append(id[:0], p.Feed...), '/'), p.LocalID...)
+		if i, ok := ix.byID[string(id)]; ok {
 			ix.assigned[i] = p.PersonID
 		}
 	}
