@@ -456,7 +456,7 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 	}
 	// An earlier id split over several pure clusters is contested: count
 	// those clusters as mixed.
-	pure := map[string]int{}
+	pure := make(map[string]int, n)
 	for c := range n {
 		if !mixed[c] && prev[c] != "" {
 			pure[prev[c]]++
@@ -480,28 +480,29 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 		}
 		members[c][p]++
 	}
+	// An id a pure cluster keeps (pure[p] == 1) is not available to mixed
+	// ones; the others go to the mixed cluster holding most of their
+	// members.
 	owner := map[string]count{}
 	for _, c := range slices.Sorted(maps.Keys(members)) {
 		for p, n := range members[c] {
+			if pure[p] == 1 {
+				continue
+			}
 			if o, ok := owner[p]; !ok || n > o.n {
 				owner[p] = count{c, n}
 			}
 		}
 	}
-	// An id some pure cluster keeps is not available to mixed ones.
-	for c := range n {
-		if !mixed[c] && prev[c] != "" {
-			if o, ok := owner[prev[c]]; !ok || o.n < n {
-				owner[prev[c]] = count{c, n}
-			}
-		}
+	// clusterID[c] is cluster c's person id, "" until given; taken holds
+	// the ids given that neither a pure cluster keeps nor owner names.
+	clusterID := make([]string, n)
+	taken := map[string]bool{}
+	used := func(id string) bool {
+		_, owned := owner[id]
+		return pure[id] == 1 || owned || taken[id]
 	}
-	clusterID := map[int]string{}
 	var merges []models.PersonMergeRow
-	used := map[string]bool{}
-	for p := range owner {
-		used[p] = true
-	}
 	for c := range n {
 		if !mixed[c] && prev[c] != "" {
 			clusterID[c] = prev[c]
@@ -510,7 +511,7 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 	for _, c := range slices.Sorted(maps.Keys(members)) {
 		var owned []string
 		for p := range members[c] {
-			if owner[p].cluster == c {
+			if o, ok := owner[p]; ok && o.cluster == c {
 				owned = append(owned, p)
 			}
 		}
@@ -531,13 +532,13 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 	persons := make([]string, len(ix.sources))
 	for i := range ix.sources {
 		c := lr.Cluster[i]
-		id, ok := clusterID[c]
-		if !ok {
+		id := clusterID[c]
+		if id == "" {
 			id = ix.sources[c].ingestID
-			if used[id] {
+			if used(id) {
 				id = ix.sources[c].ingestID + "-" + ix.sources[c].id
 			}
-			used[id] = true
+			taken[id] = true
 			clusterID[c] = id
 		}
 		persons[i] = id
