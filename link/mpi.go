@@ -130,7 +130,12 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	}
 	ix := &index{byID: make(map[string]int, len(links)), labels: map[[2]string]models.LinkLabelRow{}}
 	ix.sources, ix.recs = make([]source, 0, len(links)), make([]Record, 0, len(links))
-	slices.SortStableFunc(links, func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	// Files come in batch order, so the rows usually are already: sorting
+	// a million wide rows is then a check, not a move of them all.
+	byBatch := func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) }
+	if !slices.IsSortedFunc(links, byBatch) {
+		slices.SortStableFunc(links, byBatch)
+	}
 	for _, r := range links {
 		id := SourceID(r.Feed, r.LocalID)
 		i, ok := ix.byID[id]
@@ -163,7 +168,9 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(persons, func(a, b models.PersonAssignmentRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	if byBatch := func(a, b models.PersonAssignmentRow) int { return cmp.Compare(a.BatchID, b.BatchID) }; !slices.IsSortedFunc(persons, byBatch) {
+		slices.SortStableFunc(persons, byBatch)
+	}
 	var id []byte // the lookup key, built without allocating a string
 	for _, p := range persons {
 		id = append(append(append(id[:0], p.Feed...), '/'), p.LocalID...)
