@@ -178,7 +178,7 @@ func link(ctx context.Context, job linkJob, s Settings) (*Result, error) {
 	prep, keys := job.prep, job.keys
 	if prep == nil {
 		prep = make([]prepared, len(job.recs))
-		parallel(len(prep), s.Workers, func(i int) { prep[i] = prepare(&job.recs[i]) })
+		prepareAll(prep, job.recs, s.Workers)
 	}
 	if keys == nil {
 		keys = blockKeys(prep, maphash.MakeSeed())

@@ -219,10 +219,47 @@ func (m *Model) useTF(t *tfCounts, recs []prepared, active []bool) {
 }
 
 // estimateTF sets the model's term frequencies from recs (see useTF).
+// With active set, only the active records' values are counted (over all
+// records), which in an incremental run is a few thousand values rather
+// than every value of the index.
 func (m *Model) estimateTF(recs []prepared, active []bool) {
-	t := newTFCounts()
-	t.add(recs)
-	m.useTF(t, recs, active)
+	if active == nil {
+		t := newTFCounts()
+		t.add(recs)
+		m.useTF(t, recs, nil)
+		return
+	}
+	m.tf = make([]map[string]float64, len(comparisons))
+	for c, cmp := range comparisons {
+		if cmp.value == nil {
+			continue
+		}
+		counts := map[string]int{}
+		for i := range recs {
+			if active[i] {
+				if v := cmp.value(&recs[i]); v != "" {
+					counts[v] = 0
+				}
+			}
+		}
+		total := 0
+		for i := range recs {
+			if v := cmp.value(&recs[i]); v != "" {
+				total++
+				if k, ok := counts[v]; ok {
+					counts[v] = k + 1
+				}
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		f := make(map[string]float64, len(counts))
+		for v, k := range counts {
+			f[v] = float64(k) / float64(total)
+		}
+		m.tf[c] = f
+	}
 }
 
 // emResult reports what expectation maximisation found.

@@ -128,8 +128,14 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &index{byID: map[string]int{}, labels: map[[2]string]models.LinkLabelRow{}}
-	slices.SortStableFunc(links, func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	ix := &index{byID: make(map[string]int, len(links)), labels: map[[2]string]models.LinkLabelRow{}}
+	ix.sources, ix.recs = make([]source, 0, len(links)), make([]Record, 0, len(links))
+	// Files come in batch order, so the rows usually are already: sorting
+	// a million wide rows is then a check, not a move of them all.
+	byBatch := func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) }
+	if !slices.IsSortedFunc(links, byBatch) {
+		slices.SortStableFunc(links, byBatch)
+	}
 	for _, r := range links {
 		id := SourceID(r.Feed, r.LocalID)
 		i, ok := ix.byID[id]
@@ -162,9 +168,13 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(persons, func(a, b models.PersonAssignmentRow) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	if byBatch := func(a, b models.PersonAssignmentRow) int { return cmp.Compare(a.BatchID, b.BatchID) }; !slices.IsSortedFunc(persons, byBatch) {
+		slices.SortStableFunc(persons, byBatch)
+	}
+	var id []byte // the lookup key, built without allocating a string
 	for _, p := range persons {
-		if i, ok := ix.byID[SourceID(p.Feed, p.LocalID)]; ok {
+		id = append(append(append(id[:0], p.Feed...), '/'), p.LocalID...)
+		if i, ok := ix.byID[string(id)]; ok {
 			ix.assigned[i] = p.PersonID
 		}
 	}
@@ -312,6 +322,11 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 			}
 		}
 	}
+	// Prepared, the records are all linkage needs: letting the source
+	// strings go lowers the peak memory of a large run.
+	job.prep = make([]prepared, len(ix.recs))
+	prepareAll(job.prep, ix.recs, workers(o.Settings))
+	job.recs, ix.recs = nil, nil
 	if !full {
 		// Earlier clusters stand; new and relinked sources are active.
 		first := map[string]int{}
@@ -448,7 +463,7 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 	}
 	// An earlier id split over several pure clusters is contested: count
 	// those clusters as mixed.
-	pure := map[string]int{}
+	pure := make(map[string]int, n)
 	for c := range n {
 		if !mixed[c] && prev[c] != "" {
 			pure[prev[c]]++
@@ -472,28 +487,29 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 		}
 		members[c][p]++
 	}
+	// An id a pure cluster keeps (pure[p] == 1) is not available to mixed
+	// ones; the others go to the mixed cluster holding most of their
+	// members.
 	owner := map[string]count{}
 	for _, c := range slices.Sorted(maps.Keys(members)) {
 		for p, n := range members[c] {
+			if pure[p] == 1 {
+				continue
+			}
 			if o, ok := owner[p]; !ok || n > o.n {
 				owner[p] = count{c, n}
 			}
 		}
 	}
-	// An id some pure cluster keeps is not available to mixed ones.
-	for c := range n {
-		if !mixed[c] && prev[c] != "" {
-			if o, ok := owner[prev[c]]; !ok || o.n < n {
-				owner[prev[c]] = count{c, n}
-			}
-		}
+	// clusterID[c] is cluster c's person id, "" until given; taken holds
+	// the ids given that neither a pure cluster keeps nor owner names.
+	clusterID := make([]string, n)
+	taken := map[string]bool{}
+	used := func(id string) bool {
+		_, owned := owner[id]
+		return pure[id] == 1 || owned || taken[id]
 	}
-	clusterID := map[int]string{}
 	var merges []models.PersonMergeRow
-	used := map[string]bool{}
-	for p := range owner {
-		used[p] = true
-	}
 	for c := range n {
 		if !mixed[c] && prev[c] != "" {
 			clusterID[c] = prev[c]
@@ -502,7 +518,7 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 	for _, c := range slices.Sorted(maps.Keys(members)) {
 		var owned []string
 		for p := range members[c] {
-			if owner[p].cluster == c {
+			if o, ok := owner[p]; ok && o.cluster == c {
 				owned = append(owned, p)
 			}
 		}
@@ -523,13 +539,13 @@ func (ix *index) assignIDs(lr *Result) ([]string, []models.PersonMergeRow) {
 	persons := make([]string, len(ix.sources))
 	for i := range ix.sources {
 		c := lr.Cluster[i]
-		id, ok := clusterID[c]
-		if !ok {
+		id := clusterID[c]
+		if id == "" {
 			id = ix.sources[c].ingestID
-			if used[id] {
+			if used(id) {
 				id = ix.sources[c].ingestID + "-" + ix.sources[c].id
 			}
-			used[id] = true
+			taken[id] = true
 			clusterID[c] = id
 		}
 		persons[i] = id
@@ -555,32 +571,24 @@ func mergeReason(lr *Result, ix *index, c int, p string) string {
 // what the same rule gave for the earlier assignments (each run writes
 // it), so the map itself need not be read.
 func (ix *index) keyMapRows(persons []string, ps *pseudonymise.Pseudonymiser, batchID string) []models.PersonKeyMapRow {
-	touched := map[string]bool{}
+	// Sources by ingest id, for the ingest ids with a source whose person
+	// changed; most have one source, so no vote maps are built for them.
+	groups := map[string][]int32{}
 	for i, s := range ix.sources {
 		if persons[i] != ix.assigned[i] {
-			touched[s.ingestID] = true
+			groups[s.ingestID] = nil
 		}
-	}
-	now, before := map[string]map[string]int{}, map[string]map[string]int{}
-	vote := func(votes map[string]map[string]int, ingest, person string) {
-		if votes[ingest] == nil {
-			votes[ingest] = map[string]int{}
-		}
-		votes[ingest][person]++
 	}
 	for i, s := range ix.sources {
-		if !touched[s.ingestID] {
-			continue
-		}
-		vote(now, s.ingestID, persons[i])
-		if ix.assigned[i] != "" {
-			vote(before, s.ingestID, ix.assigned[i])
+		if g, ok := groups[s.ingestID]; ok {
+			groups[s.ingestID] = append(g, int32(i))
 		}
 	}
 	var rows []models.PersonKeyMapRow
-	for _, ingest := range slices.Sorted(maps.Keys(now)) {
-		to := majority(now[ingest])
-		from := majority(before[ingest])
+	for _, ingest := range slices.Sorted(maps.Keys(groups)) {
+		g := groups[ingest]
+		to := majority(g, persons)
+		from := majority(g, ix.assigned)
 		if from == "" {
 			from = ingest // never mapped: rows are under the ingest id's own key
 		}
@@ -591,11 +599,37 @@ func (ix *index) keyMapRows(persons []string, ps *pseudonymise.Pseudonymiser, ba
 	return rows
 }
 
-// majority returns the person most votes name (the smallest id on a tie),
-// or "" for no votes.
-func majority(votes map[string]int) string {
+// majority returns the person most of sources g have in persons (the
+// smallest id on a tie; "" persons do not vote), or "" for no votes. Groups
+// are usually small (the sources one ingest id stands for), so small ones
+// count votes pairwise rather than in a map.
+func majority(g []int32, persons []string) string {
 	best, n := "", 0
-	for p, k := range votes {
+	if len(g) > 32 {
+		votes := map[string]int{}
+		for _, i := range g {
+			if p := persons[i]; p != "" {
+				votes[p]++
+			}
+		}
+		for p, k := range votes {
+			if k > n || k == n && p < best {
+				best, n = p, k
+			}
+		}
+		return best
+	}
+	for x, i := range g {
+		p := persons[i]
+		if p == "" || slices.ContainsFunc(g[:x], func(j int32) bool { return persons[j] == p }) {
+			continue // no vote, or counted already
+		}
+		k := 0
+		for _, j := range g[x:] {
+			if persons[j] == p {
+				k++
+			}
+		}
 		if k > n || k == n && p < best {
 			best, n = p, k
 		}

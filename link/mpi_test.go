@@ -286,3 +286,35 @@ func TestReviewList_LatestScoreOfUndecidedPairs(t *testing.T) {
 		t.Error("a decision other than match or non-match was recorded")
 	}
 }
+
+func TestMajority_MostVotesSmallestOnTieBlanksAbstain(t *testing.T) {
+	many := func(n int, p string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = p
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		persons []string
+		want    string
+	}{
+		{"one vote", []string{"P1"}, "P1"},
+		{"no votes", []string{"", ""}, ""},
+		{"most votes", []string{"P2", "P1", "P2"}, "P2"},
+		{"tie takes the smallest", []string{"P2", "P1", "", "P1", "P2"}, "P1"},
+		{"large group most votes", append(many(20, "P9"), many(21, "P3")...), "P3"},
+		{"large group tie", append(append(many(20, "P9"), many(20, "P3")...), many(5, "")...), "P3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := make([]int32, len(tc.persons))
+			for i := range g {
+				g[i] = int32(i)
+			}
+			if got := majority(g, tc.persons); got != tc.want {
+				t.Errorf("majority(%v) = %q, want %q", tc.persons, got, tc.want)
+			}
+		})
+	}
+}

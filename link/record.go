@@ -2,6 +2,7 @@ package link
 
 import (
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -79,7 +80,49 @@ var junkNames = map[string]bool{
 var junkDOBs = map[string]bool{"19000101": true, "18000101": true, "00000000": true, "19010101": true}
 
 // prepare normalises r. It is a pure function of r.
-func prepare(r *Record) prepared {
+func prepare(r *Record) prepared { return phonetics(nil).prepare(r) }
+
+// phonetics memoises Double Metaphone codes by normalised name. Names
+// repeat (a population has far fewer distinct names than records) and the
+// code is the costliest part of preparing a record, so preparing an index
+// with one cache per worker takes a fraction of the time. A nil cache
+// computes every code.
+type phonetics map[string]string
+
+func (c phonetics) code(name string) string {
+	if name == "" {
+		return ""
+	}
+	if v, ok := c[name]; ok {
+		return v
+	}
+	v, _ := matchr.DoubleMetaphone(name)
+	if c != nil {
+		c[name] = v
+	}
+	return v
+}
+
+// prepareAll prepares recs into dst (as long as recs) on workers
+// goroutines, each over a contiguous share with its own phonetic cache.
+func prepareAll(dst []prepared, recs []Record, workers int) {
+	workers = max(1, min(workers, len(recs)))
+	share := (len(recs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(recs); lo += share {
+		hi := min(lo+share, len(recs))
+		wg.Go(func() {
+			c := phonetics{}
+			for i := lo; i < hi; i++ {
+				dst[i] = c.prepare(&recs[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// prepare normalises r, taking phonetic codes from c.
+func (c phonetics) prepare(r *Record) prepared {
 	var p prepared
 	p.nhs = digits(r.NHSNumber)
 	if junkIdentifier(p.nhs) {
@@ -89,12 +132,8 @@ func prepare(r *Record) prepared {
 		r.NHSStatus == models.NHSValid || (r.NHSStatus == "" && nhsnumber.Valid(p.nhs)))
 	p.given = normName(r.GivenName)
 	p.family = normName(r.FamilyName)
-	if p.given != "" {
-		p.givenPh, _ = matchr.DoubleMetaphone(p.given)
-	}
-	if p.family != "" {
-		p.familyPh, _ = matchr.DoubleMetaphone(p.family)
-	}
+	p.givenPh = c.code(p.given)
+	p.familyPh = c.code(p.family)
 	p.dob, p.dobDay = normDate(r.BirthDate)
 	p.sex = normSex(r.Sex)
 	p.postcode = normPostcode(r.Postcode)

@@ -2,6 +2,7 @@ package link
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,5 +133,59 @@ func TestExplain_TotalIsPriorPlusFieldWeights(t *testing.T) {
 	}
 	if e.Probability != Probability(e.Total) {
 		t.Errorf("probability %v for total %v", e.Probability, e.Total)
+	}
+}
+
+func TestPrepareAll_SameAsPreparingEachRecord(t *testing.T) {
+	recs := []Record{
+		{GivenName: "Jon", FamilyName: "Smith", BirthDate: "1970-01-02", Postcode: "LS6 4QT"},
+		{GivenName: "John", FamilyName: "Smyth"},
+		{GivenName: "Jon", FamilyName: "Smith"}, // names again: from the cache
+		{GivenName: "baby", FamilyName: ""},
+		{},
+	}
+	for _, workers := range []int{1, 2, 3, 8} {
+		got := make([]prepared, len(recs))
+		prepareAll(got, recs, workers)
+		for i := range recs {
+			if want := prepare(&recs[i]); got[i] != want {
+				t.Errorf("workers %d, record %d: prepareAll gave %+v, prepare %+v", workers, i, got[i], want)
+			}
+		}
+	}
+	prepareAll(nil, nil, 2) // no records: nothing to do, no panic
+}
+
+func TestEstimateTF_ActiveCountsMatchCountingEverything(t *testing.T) {
+	recs := []Record{
+		{GivenName: "Ann", FamilyName: "Smith", Postcode: "LS6 4QT"},
+		{GivenName: "Ann", FamilyName: "Smith", Postcode: "LS6 4QT"},
+		{GivenName: "Bob", FamilyName: "Jones"},
+		{GivenName: "Ann", FamilyName: "Jones", Postcode: "M1 1AE"},
+	}
+	prep := make([]prepared, len(recs))
+	prepareAll(prep, recs, 1)
+	active := []bool{false, false, false, true}
+	var got, want Model
+	got.estimateTF(prep, active)
+	t0 := newTFCounts()
+	t0.add(prep)
+	want.useTF(t0, prep, active)
+	if len(got.tf) != len(want.tf) {
+		t.Fatalf("got %d comparisons, want %d", len(got.tf), len(want.tf))
+	}
+	for c := range want.tf {
+		if len(got.tf[c]) != len(want.tf[c]) {
+			t.Errorf("comparison %s: got %v, want %v", comparisons[c].name, got.tf[c], want.tf[c])
+		}
+		for v, f := range want.tf[c] {
+			if got.tf[c][v] != f {
+				t.Errorf("comparison %s value %q: got %v, want %v", comparisons[c].name, v, got.tf[c][v], f)
+			}
+		}
+	}
+	family := slices.IndexFunc(comparisons, func(c comparison) bool { return c.name == "family_name" })
+	if f := got.tf[family]["jones"]; f != 0.5 {
+		t.Errorf("family name jones share %v, want 0.5 (2 of 4 records)", f)
 	}
 }

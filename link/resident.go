@@ -28,7 +28,7 @@ func NewResident(ctx context.Context, recs []Record, s Settings) (*Resident, *Re
 	r := &Resident{s: s, seed: maphash.MakeSeed(), tf: newTFCounts()}
 	// Room to grow, so that batches append without copying the index.
 	r.prep = make([]prepared, len(recs), len(recs)+len(recs)/4)
-	parallel(len(recs), workers(s), func(i int) { r.prep[i] = prepare(&recs[i]) })
+	prepareAll(r.prep, recs, workers(s))
 	r.keys = blockKeys(r.prep, r.seed)
 	for k, ks := range r.keys {
 		r.keys[k] = append(make([]uint64, 0, cap(r.prep)), ks...)
@@ -52,7 +52,7 @@ func (r *Resident) Len() int { return len(r.prep) }
 func (r *Resident) Add(ctx context.Context, recs []Record) (*Result, error) {
 	old := len(r.prep)
 	add := make([]prepared, len(recs))
-	parallel(len(recs), workers(r.s), func(i int) { add[i] = prepare(&recs[i]) })
+	prepareAll(add, recs, workers(r.s))
 	// Appending may reuse the index's arrays; on failure the index keeps
 	// its old length, so what lies beyond it is never read.
 	prep := append(r.prep, add...)
