@@ -103,7 +103,7 @@ func (q *Query) Flagged() string {
 
 // compiler carries the code list CTE names while compiling.
 type compiler struct {
-	s     *Spec
+	s      *Spec
 	lists  map[string]string // code list name -> CTE name
 	ctes   []string
 	events map[string]bool // event CTEs read
