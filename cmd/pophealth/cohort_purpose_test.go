@@ -19,7 +19,8 @@ import (
 )
 
 // cohortPurposeWorkspace is newPurposeWorkspace with cohort purposes
-// approved and materialised: t2d-cohorts (nhsd, alice), t2d-cohorts-os
+// approved and materialised, copies of the diabetes-cohorts example:
+// t2d-cohorts (nhsd, alice), t2d-cohorts-os
 // (the same data under opensafely, rita), diabetes-phm (date of birth as
 // age bands, no registration dates), t2d-revoked (approved, then revoked)
 // and smi-research left a draft. After materialisation the lake grows by
@@ -34,16 +35,18 @@ func cohortPurposeWorkspace(t *testing.T) string {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
-	base, err := os.ReadFile(filepath.Join("testdata", "purposes", "t2d-cohorts.yaml"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "purpose", "examples", "diabetes-cohorts.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// In date whenever the test runs.
+	base := strings.NewReplacer("valid_from: 2026-12-01", "valid_from: 2000-01-01", "valid_until: 2027-11-30", "valid_until: 2999-12-31").Replace(string(b))
 	for id, r := range map[string]*strings.Replacer{
-		"t2d-cohorts":    strings.NewReplacer(),
-		"t2d-cohorts-os": strings.NewReplacer("id: t2d-cohorts", "id: t2d-cohorts-os", "suppression: nhsd", "suppression: opensafely", "users: [alice]", "users: [rita]"),
-		"t2d-revoked":    strings.NewReplacer("id: t2d-cohorts", "id: t2d-revoked"),
+		"t2d-cohorts":    strings.NewReplacer("id: diabetes-cohorts", "id: t2d-cohorts"),
+		"t2d-cohorts-os": strings.NewReplacer("id: diabetes-cohorts", "id: t2d-cohorts-os", "suppression: nhsd", "suppression: opensafely", "users: [alice]", "users: [rita]"),
+		"t2d-revoked":    strings.NewReplacer("id: diabetes-cohorts", "id: t2d-revoked"),
 	} {
-		if err := os.WriteFile(filepath.Join(ws, "purposes", id+".yaml"), []byte(r.Replace(string(base))), 0o640); err != nil {
+		if err := os.WriteFile(filepath.Join(ws, "purposes", id+".yaml"), []byte(r.Replace(base)), 0o640); err != nil {
 			t.Fatal(err)
 		}
 	}
