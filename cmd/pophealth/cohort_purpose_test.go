@@ -26,14 +26,19 @@ import (
 // and smi-research left a draft. After materialisation the lake grows by
 // a second feed, so a run over the lake and one over a purpose's data
 // count different people.
-func cohortPurposeWorkspace(t *testing.T) string {
+//
+// It returns the workspace and the JSON of the example spec run over the
+// lake before it grew, when the lake held the same people as the purposes.
+func cohortPurposeWorkspace(t *testing.T) (ws, lakeBefore string) {
 	t.Helper()
-	ws := newPurposeWorkspace(t)
-	cli := func(args ...string) {
+	ws = newPurposeWorkspace(t)
+	cli := func(args ...string) string {
 		t.Helper()
-		if out, err := runCLI(t, append([]string{"--workspace", ws}, args...)...); err != nil {
+		out, err := runCLI(t, append([]string{"--workspace", ws}, args...)...)
+		if err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
+		return out
 	}
 	b, err := os.ReadFile(filepath.Join("..", "..", "purpose", "examples", "diabetes-cohorts.yaml"))
 	if err != nil {
@@ -57,16 +62,26 @@ func cohortPurposeWorkspace(t *testing.T) string {
 		}
 	}
 	cli("purpose", "revoke", "t2d-revoked", "--by", "ian", "--reason", "study closed")
+	lakeBefore = cli("cohort", "run", exampleSpec, "--json")
 	feeds := filepath.Join(t.TempDir(), "feeds")
 	cli("synth", "--people", "150", "--seed", "11", "--out", feeds)
 	cli("ingest", feeds)
-	return ws
+	return ws, lakeBefore
 }
 
 // TestCohortRunUnderPurpose runs cohort run --purpose on one workspace
 // (building it is the slow part).
 func TestCohortRunUnderPurpose(t *testing.T) {
-	ws := cohortPurposeWorkspace(t)
+	ws, lakeBefore := cohortPurposeWorkspace(t)
+	t.Run("SameNumbersAsTheLakeForTheSamePeople", func(t *testing.T) {
+		// Everyone is cleared by the registers and the spec reads no
+		// sensitive record, so the purpose holds the lake's people as it
+		// was before it grew: the counts must be the lake's.
+		out, _ := runCohortJSON(t, "--workspace", ws, "cohort", "run", exampleSpec, "--purpose", "t2d-cohorts", "--as", "alice", "--json")
+		if out != lakeBefore {
+			t.Errorf("under the purpose:\n%s\nover the lake before it grew:\n%s", out, lakeBefore)
+		}
+	})
 	for name, test := range map[string]func(*testing.T, string){
 		"CountsThePurposesDataAndAudits":    testCohortPurposeCountsThePurposesDataAndAudits,
 		"OpenSAFELYProfileWithholdsZeros":   testCohortPurposeOpenSAFELYProfileWithholdsZeros,

@@ -50,9 +50,9 @@ var eventNeeds = []struct {
 // for, so that a run over data holding fewer columns (a purpose's, which
 // leaves columns out and generalises date of birth) can refuse by name
 // instead of counting NULLs. The person columns are always needed: every
-// run reports age at index, sex, practice and deprivation and applies the
-// registration requirement; event tables only when the entry or a
-// criterion reads them.
+// run reports age at index, sex, practice and deprivation, applies the
+// registration requirement and folds each person's rows by feed and batch
+// (person_at); event tables only when the entry or a criterion reads them.
 func (q *Query) Needs() []Need {
 	person := []struct{ col, why string }{
 		{"person_key", "identifying members"},
@@ -64,6 +64,9 @@ func (q *Query) Needs() []Need {
 		{"registered_to", "the registration requirement and exit at end of registration"},
 		{"death_month", "exit at death and the registration requirement"},
 		{"deprivation_decile", "counts by deprivation decile and deprivation criteria"},
+		// person_at folds a person's rows from several feeds by them.
+		{"source", "preferring the GP's record of a person to other feeds'"},
+		{"batch_id", "taking a person's most recent record"},
 	}
 	var out []Need
 	for _, p := range person {
