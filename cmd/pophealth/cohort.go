@@ -33,7 +33,9 @@ queries/cohort/examples/):
   pophealth cohort run SPEC            attrition and counts by age band and sex,
                                        deprivation decile, practice and risk tier, suppressed
   pophealth cohort run SPEC --format html --out report.html   the same as a page with charts
-  pophealth cohort run SPEC --explain  print the DuckDB SQL instead of running it`,
+  pophealth cohort run SPEC --explain  print the DuckDB SQL instead of running it
+  pophealth cohort run SPEC --purpose ID --as NAME   the same over one approved
+                                       purpose's data, under its suppression profile`,
 	}
 	cmd.AddCommand(newCohortCheckCmd(), newCohortTestCmd(), newCohortRunCmd(g))
 	return cmd

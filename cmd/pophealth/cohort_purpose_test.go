@@ -183,21 +183,21 @@ func testCohortPurposeCountsThePurposesDataAndAudits(t *testing.T, ws string) {
 
 func testCohortPurposeOpenSAFELYProfileWithholdsZeros(t *testing.T, ws string) {
 	_, nhsd := runCohortJSON(t, "--workspace", ws, "cohort", "run", exampleSpec, "--purpose", "t2d-cohorts", "--as", "alice", "--json")
-	osOut, os := runCohortJSON(t, "--workspace", ws, "cohort", "run", exampleSpec, "--purpose", "t2d-cohorts-os", "--as", "rita", "--json")
+	osOut, opensafely := runCohortJSON(t, "--workspace", ws, "cohort", "run", exampleSpec, "--purpose", "t2d-cohorts-os", "--as", "rita", "--json")
 	if want := purposeReports(t, ws, "t2d-cohorts-os", suppress.OpenSAFELY); osOut != want {
 		t.Errorf("opensafely run:\n%s\nwant\n%s", osOut, want)
 	}
 	zeros := 0
 	for i, r := range nhsd {
-		if !strings.Contains(os[i].Suppression, "OpenSAFELY") || strings.Contains(r.Suppression, "OpenSAFELY") {
-			t.Errorf("%s: rules %q and %q", r.Title, r.Suppression, os[i].Suppression)
+		if !strings.Contains(opensafely[i].Suppression, "OpenSAFELY") || strings.Contains(r.Suppression, "OpenSAFELY") {
+			t.Errorf("%s: rules %q and %q", r.Title, r.Suppression, opensafely[i].Suppression)
 		}
-		if len(os[i].Rows) != len(r.Rows) {
-			t.Fatalf("%s: %d rows under opensafely, %d under nhsd", r.Title, len(os[i].Rows), len(r.Rows))
+		if len(opensafely[i].Rows) != len(r.Rows) {
+			t.Fatalf("%s: %d rows under opensafely, %d under nhsd", r.Title, len(opensafely[i].Rows), len(r.Rows))
 		}
 		for j, row := range r.Rows {
 			for k, c := range row {
-				o := os[i].Rows[j][k]
+				o := opensafely[i].Rows[j][k]
 				switch {
 				case c == 0.0:
 					zeros++
