@@ -70,14 +70,14 @@ func OpenFolder(ctx context.Context, l *lake.Lake, dir string) (*Engine, error) 
 	}
 	e := &Engine{db: sql.OpenDB(connector), present: map[models.Table]map[string]bool{}}
 	files := func(t models.Table) ([]string, error) {
-		fs, err := filepath.Glob(filepath.Join(dir, string(t), "*.parquet"))
-		if err != nil || len(fs) == 0 {
+		found, err := filepath.Glob(filepath.Join(dir, string(t), "*.parquet"))
+		if err != nil || len(found) == 0 {
 			return nil, err
 		}
-		if e.present[t], err = e.fileColumns(ctx, fs); err != nil {
+		if e.present[t], err = e.fileColumns(ctx, found); err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, string(t)), err)
 		}
-		return fs, nil
+		return found, nil
 	}
 	if err := e.build(ctx, l, files); err != nil {
 		e.db.Close()
