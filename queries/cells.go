@@ -1,6 +1,10 @@
 package queries
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/pophealth/pophealth/queries/suppress"
+)
 
 // Label returns a text cell (a tier name, a feature name) for reports
 // built outside this package, such as the risk model's.
@@ -10,6 +14,12 @@ func Label(s string) Cell { return label(s) }
 // small-number rule as every report (see ratio), for reports built outside
 // this package.
 func Ratio(num, den int64, scale float64) Cell { return ratio(num, den, scale) }
+
+// RatioAs is Ratio under suppression profile p, for reports made under a
+// purpose: the numerator is withheld as p withholds a count.
+func RatioAs(p suppress.Profile, num, den int64, scale float64) Cell {
+	return ratioAs(p, num, den, scale)
+}
 
 // Mean returns v (a mean or modelled value over n people, such as a mean
 // predicted risk) to the given decimal places, withheld when n is 1 to 7

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -31,6 +32,10 @@ var ErrNotReadOnly = errors.New("queries: only a single SELECT statement may be 
 // feeds, the keys), no network, no extension, and its settings are locked.
 type Engine struct {
 	db *sql.DB
+	// present holds, for an engine over a purpose's folder (OpenFolder),
+	// the columns each table's files really have; nil for the lake, whose
+	// files have every column.
+	present map[models.Table]map[string]bool
 }
 
 // Open builds an engine over the lake: one view per lake table
@@ -43,17 +48,90 @@ func Open(ctx context.Context, l *lake.Lake) (*Engine, error) {
 		return nil, fmt.Errorf("queries: open DuckDB: %w", err)
 	}
 	e := &Engine{db: sql.OpenDB(connector)}
-	if err := e.build(ctx, l); err != nil {
+	files := func(t models.Table) ([]string, error) { return l.Files("pseudo/" + string(t)) }
+	if err := e.build(ctx, l, files); err != nil {
 		e.db.Close()
 		return nil, err
 	}
 	return e, nil
 }
 
+// OpenFolder builds an engine like Open's over a purpose's materialised
+// data instead of the lake: each table's view reads the Parquet files of
+// dir/<table>/ (purpose.DataDir) and nothing else. The lake is read only
+// for its batch list (lake_batch, which dates the data). A table the
+// folder lacks is an empty view, and a column its files lack reads as
+// NULL, so that every query binds; Missing says which columns those are,
+// for callers that must refuse rather than count NULLs.
+func OpenFolder(ctx context.Context, l *lake.Lake, dir string) (*Engine, error) {
+	connector, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("queries: open DuckDB: %w", err)
+	}
+	e := &Engine{db: sql.OpenDB(connector), present: map[models.Table]map[string]bool{}}
+	files := func(t models.Table) ([]string, error) {
+		found, err := filepath.Glob(filepath.Join(dir, string(t), "*.parquet"))
+		if err != nil || len(found) == 0 {
+			return nil, err
+		}
+		if e.present[t], err = e.fileColumns(ctx, found); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, string(t)), err)
+		}
+		return found, nil
+	}
+	if err := e.build(ctx, l, files); err != nil {
+		e.db.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// fileColumns returns the names of the columns the Parquet files hold.
+func (e *Engine) fileColumns(ctx context.Context, files []string) (map[string]bool, error) {
+	quoted := make([]string, len(files))
+	for i, f := range files {
+		quoted[i] = literal(f)
+	}
+	rows, err := e.db.QueryContext(ctx, "SELECT DISTINCT name FROM parquet_schema(["+strings.Join(quoted, ", ")+"]) WHERE num_children IS NULL")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out[name] = true
+	}
+	return out, rows.Err()
+}
+
+// Missing returns those of table t's columns that the engine's data does
+// not hold, in the order given: none over the lake; over a purpose's
+// folder (OpenFolder), those the purpose leaves out or generalises away
+// (an age band instead of year and month of birth), and every column of
+// a table the purpose does not have.
+func (e *Engine) Missing(t models.Table, columns ...string) []string {
+	if e.present == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range columns {
+		if !e.present[t][c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Close releases the database.
 func (e *Engine) Close() error { return e.db.Close() }
 
-func (e *Engine) build(ctx context.Context, l *lake.Lake) error {
+// build creates the views over the files tableFiles lists for each table,
+// the lake's batches, the code lists and views.sql, then locks down.
+func (e *Engine) build(ctx context.Context, l *lake.Lake, tableFiles func(models.Table) ([]string, error)) error {
 	var readable []string
 	remap, err := e.loadKeyMap(ctx, l)
 	if err != nil {
@@ -64,7 +142,7 @@ func (e *Engine) build(ctx context.Context, l *lake.Lake) error {
 		if err != nil {
 			return err
 		}
-		files, err := l.Files("pseudo/" + string(t))
+		files, err := tableFiles(t)
 		if err != nil {
 			return fmt.Errorf("queries: table %s: %w", t, err)
 		}

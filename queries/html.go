@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pophealth/pophealth/queries/suppress"
 )
 
 // The report templates: a "report" fragment (charts, table, notes) and a
@@ -78,6 +80,9 @@ type Page struct {
 	Generated  time.Time
 	KeyFigures []KeyFigure
 	Reports    []*Report
+	// Profile is the suppression profile of the page's cells (see
+	// Report.Profile); empty means NHSD.
+	Profile suppress.Profile
 }
 
 // WriteHTML writes reports as one self-contained HTML page titled title:
@@ -107,7 +112,7 @@ func (p *Page) WriteHTML(w io.Writer) error {
 		Reports                    []htmlReport
 	}{
 		Title:     p.Title,
-		Subtitle:  sub + suppressionNote,
+		Subtitle:  sub + profileNote(p.Profile),
 		Generated: p.Generated.UTC().Format(time.RFC3339),
 		CSS:       template.CSS(reportCSS), // our own embedded file
 	}
@@ -135,7 +140,7 @@ func (p *Page) WriteHTML(w io.Writer) error {
 // htmlView lays the report out for the templates.
 func (r *Report) htmlView() htmlReport {
 	h := htmlReport{Title: r.Title, AsOf: r.AsOf.String(), Columns: r.Columns,
-		Notes: append(r.Notes[:len(r.Notes):len(r.Notes)], suppressionNote)}
+		Notes: append(r.Notes[:len(r.Notes):len(r.Notes)], profileNote(r.Profile))}
 	h.NumCols = make([]bool, len(r.Columns))
 	for i := range h.NumCols {
 		h.NumCols[i] = len(r.Rows) > 0

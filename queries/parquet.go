@@ -59,7 +59,7 @@ func (r *Report) WriteParquet(w io.Writer) error {
 	pw.SetKeyValueMetadata("pophealth.title", r.Title)
 	pw.SetKeyValueMetadata("pophealth.as_of", r.AsOf.String())
 	pw.SetKeyValueMetadata("pophealth.notes", strings.Join(r.Notes, "\n"))
-	pw.SetKeyValueMetadata("pophealth.suppression", suppressionNote)
+	pw.SetKeyValueMetadata("pophealth.suppression", profileNote(r.Profile))
 	for _, row := range r.Rows {
 		v := reflect.New(typ).Elem()
 		f := 0

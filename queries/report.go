@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -44,12 +45,34 @@ type Cell struct {
 // Suppress returns the cell showing count n: 0 as 0, 1 to 7 as "*", and
 // anything larger rounded to the nearest 5. A negative n cannot be a count
 // and is withheld too.
-func Suppress(n int64) Cell {
-	if suppress.NHSD.Small(n) {
+func Suppress(n int64) Cell { return SuppressAs(suppress.NHSD, n) }
+
+// SuppressAs returns the cell showing count n under profile p: withheld
+// when p says it is small (OpenSAFELY withholds 0 as well as 1 to 7),
+// otherwise rounded to the nearest 5. A profile queries/suppress does not
+// know withholds every count.
+func SuppressAs(p suppress.Profile, n int64) Cell {
+	if !known(p) || p.Small(n) {
 		return withheld
 	}
 	return Cell{kind: kindNumber, text: strconv.FormatInt(suppress.Round(n), 10)}
 }
+
+// known reports whether p is a profile queries/suppress implements.
+func known(p suppress.Profile) bool { return slices.Contains(suppress.Profiles(), p) }
+
+// profileNote explains profile p's rule under a report; the empty profile
+// is NHSD's, the rule of reports made outside a purpose.
+func profileNote(p suppress.Profile) string {
+	if p == suppress.OpenSAFELY {
+		return openSAFELYNote
+	}
+	return suppressionNote
+}
+
+// openSAFELYNote is suppressionNote for the OpenSAFELY profile.
+const openSAFELYNote = "Small numbers (OpenSAFELY): counts of 7 or fewer, including 0, are shown as * and other counts are rounded to the nearest 5; " +
+	"a rate, mean or share is shown as * when its numerator is 7 or fewer or its denominator 1 to 7. Totals are rounded separately."
 
 // withheld is the cell of a count not shown, or of a value that would
 // reveal one.
@@ -90,11 +113,15 @@ func label(s string) Cell { return Cell{kind: kindLabel, text: s} }
 // ratio returns num/den*scale to one decimal place, computed on the exact
 // counts and withheld when either is a small number. Over nobody (den 0)
 // it is not applicable.
-func ratio(num, den int64, scale float64) Cell {
+func ratio(num, den int64, scale float64) Cell { return ratioAs(suppress.NHSD, num, den, scale) }
+
+// ratioAs is ratio under profile p: the numerator is withheld as p
+// withholds a count (under OpenSAFELY a zero numerator too).
+func ratioAs(p suppress.Profile, num, den int64, scale float64) Cell {
 	switch {
 	case den == 0:
 		return Cell{kind: kindEmpty, text: "-"}
-	case num < 0 || den < 0 || (num > 0 && num <= suppressMax) || den <= suppressMax:
+	case !known(p) || num < 0 || den < 0 || p.Small(num) || den <= suppressMax:
 		return withheld
 	}
 	v := math.Round(float64(num)/float64(den)*scale*10) / 10
@@ -136,6 +163,10 @@ type Report struct {
 	// Charts draw parts of the table (HTML output only). They hold the
 	// table's own cells, never other numbers.
 	Charts []Chart `json:"-"`
+	// Profile is the suppression profile the report's cells were made
+	// under (SuppressAs, RatioAs), which decides the rule its notes state;
+	// empty means NHSD, as Suppress and Ratio use.
+	Profile suppress.Profile `json:"-"`
 }
 
 // WriteText writes the report as an aligned plain-text table with its
@@ -189,7 +220,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		line(cells)
 	}
 	b.WriteString("\nNotes:\n")
-	for _, n := range append(r.Notes[:len(r.Notes):len(r.Notes)], suppressionNote) {
+	for _, n := range append(r.Notes[:len(r.Notes):len(r.Notes)], profileNote(r.Profile)) {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -219,5 +250,5 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		Rows        [][]Cell `json:"rows"`
 		Notes       []string `json:"notes,omitempty"`
 		Suppression string   `json:"suppression"`
-	}{r.Title, r.AsOf.String(), r.Columns, rows, r.Notes, suppressionNote})
+	}{r.Title, r.AsOf.String(), r.Columns, rows, r.Notes, profileNote(r.Profile)})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pophealth/pophealth/models"
+	"github.com/pophealth/pophealth/queries/suppress"
 )
 
 func TestSuppress(t *testing.T) {
@@ -166,6 +167,42 @@ func TestMean_WithholdsMeansOverFewPeople(t *testing.T) {
 	}{{3.14159, 100, "3.1"}, {3.14159, 7, "*"}, {3.14159, 0, "-"}, {2, 8, "2.0"}} {
 		if got := Mean(tc.v, tc.n, 1).String(); got != tc.want {
 			t.Errorf("Mean(%v, %d) = %q, want %q", tc.v, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestSuppressAs_ProfilesDifferOnZero(t *testing.T) {
+	for _, c := range []struct {
+		profile suppress.Profile
+		n       int64
+		want    string
+	}{
+		{suppress.NHSD, 0, "0"},
+		{suppress.OpenSAFELY, 0, "*"},
+		{suppress.NHSD, 7, "*"},
+		{suppress.OpenSAFELY, 7, "*"},
+		{suppress.NHSD, 8, "10"},
+		{suppress.OpenSAFELY, 8, "10"},
+		{suppress.OpenSAFELY, -1, "*"},
+		{suppress.Profile("none"), 100, "*"},
+	} {
+		if got := SuppressAs(c.profile, c.n).String(); got != c.want {
+			t.Errorf("SuppressAs(%s, %d) = %s, want %s", c.profile, c.n, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		profile  suppress.Profile
+		num, den int64
+		want     string
+	}{
+		{suppress.NHSD, 0, 100, "0.0"},
+		{suppress.OpenSAFELY, 0, 100, "*"},
+		{suppress.OpenSAFELY, 50, 100, "50.0"},
+		{suppress.OpenSAFELY, 50, 0, "-"},
+		{suppress.NHSD, 5, 100, "*"},
+	} {
+		if got := RatioAs(c.profile, c.num, c.den, 100).String(); got != c.want {
+			t.Errorf("RatioAs(%s, %d, %d) = %s, want %s", c.profile, c.num, c.den, got, c.want)
 		}
 	}
 }

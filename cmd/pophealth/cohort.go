@@ -17,6 +17,7 @@ import (
 	"github.com/pophealth/pophealth/queries"
 	"github.com/pophealth/pophealth/queries/cohort"
 	"github.com/pophealth/pophealth/queries/riskmodel"
+	"github.com/pophealth/pophealth/queries/suppress"
 	"github.com/pophealth/pophealth/workspace"
 )
 
@@ -32,7 +33,9 @@ queries/cohort/examples/):
   pophealth cohort run SPEC            attrition and counts by age band and sex,
                                        deprivation decile, practice and risk tier, suppressed
   pophealth cohort run SPEC --format html --out report.html   the same as a page with charts
-  pophealth cohort run SPEC --explain  print the DuckDB SQL instead of running it`,
+  pophealth cohort run SPEC --explain  print the DuckDB SQL instead of running it
+  pophealth cohort run SPEC --purpose ID --as NAME   the same over one approved
+                                       purpose's data, under its suppression profile`,
 	}
 	cmd.AddCommand(newCohortCheckCmd(), newCohortTestCmd(), newCohortRunCmd(g))
 	return cmd
@@ -144,7 +147,7 @@ with what the timeline expects. It fails if any patient differs.`,
 func newCohortRunCmd(g *globals) *cobra.Command {
 	var (
 		explain, jsonOut bool
-		purpose          string
+		purposeID, as    string
 		format, outPath  string
 	)
 	cmd := &cobra.Command{
@@ -162,6 +165,17 @@ others rounded to the nearest 5; no option turns this off):
   risk tier      members by tier of the risk pyramid, once a model has
                  been fitted (pophealth risk fit)
 
+With --purpose ID the run is one of an IG-approved purpose: ID must be
+approved, unchanged, in date and name you (--as, default $USER) among its
+users or roles; the spec runs over the purpose's materialised data only
+(lake/purposes/ID/: its tables, columns, pseudonyms and sensitive
+categories), and is refused before running, naming the column, when it
+needs a column the purpose leaves out or generalises (an age band for date
+of birth); every count goes through the purpose's suppression profile
+(nhsd or opensafely); and the run is audited with the purpose, the user,
+the spec's name and SHA-256 and the outcome. Counts by risk tier are left
+out under a purpose (the model is fitted on the whole lake).
+
 Formats: text (default), json, csv and parquet (one file per table in the
 directory --out), html (one self-contained page with charts: attrition
 funnel, age and sex, deprivation, prevalence by practice, risk pyramid).
@@ -169,12 +183,10 @@ funnel, age and sex, deprivation, prevalence by practice, risk pyramid).
 Examples:
   pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml
   pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml --format html --out reports/t2d.html
-  pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml --format parquet --out reports/t2d/`,
+  pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml --format parquet --out reports/t2d/
+  pophealth cohort run queries/cohort/examples/t2d-poor-control.yaml --purpose diabetes-cohorts --as alice`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if purpose != "" {
-				return fmt.Errorf("--purpose: purposes are not implemented yet; runs use the workspace's single purpose")
-			}
 			if jsonOut {
 				format = "json"
 			}
@@ -189,6 +201,9 @@ Examples:
 				fmt.Fprintln(cmd.OutOrStdout(), q.Members()+";")
 				return nil
 			}
+			if purposeID != "" {
+				return runCohortUnderPurpose(cmd, g, cohortPurposeRun{id: purposeID, user: as, file: args[0], spec: s, query: q, format: format, out: outPath})
+			}
 			ws, _, eng, err := openEngine(cmd.Context(), g)
 			if err != nil {
 				return err
@@ -202,23 +217,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			versions := s.ListVersions()
-			if err := appendAudit(ws, "cohort run", map[string]any{"spec": s.Name, "file": args[0], "codelists": versions,
+			if err := appendAudit(ws, "cohort run", map[string]any{"spec": s.Name, "file": args[0], "codelists": s.ListVersions(),
 				"format": format, "out": outPath}); err != nil {
 				return err
 			}
-			page := &queries.Page{
-				Title:      "Cohort: " + s.Name,
-				Subtitle:   fmt.Sprintf("%s. Study period %s to %s; data to %s.", s.Description, s.StudyPeriod.Start, s.StudyPeriod.End, end),
-				Generated:  time.Now(),
-				Reports:    res.Report(end),
-				KeyFigures: res.KeyFigures(),
-			}
-			var lists []string
-			for _, name := range slices.Sorted(maps.Keys(versions)) {
-				lists = append(lists, name+" "+cmp.Or(versions[name], "(no version)"))
-			}
-			page.Reports[0].Notes = append(page.Reports[0].Notes, "Code lists (version): "+strings.Join(lists, ", ")+".")
+			page := cohortPage(s, res, end, suppress.NHSD)
 			tiers, top, err := cohortByTier(cmd, ws, eng, q, s.Name, end)
 			if err != nil {
 				return err
@@ -237,8 +240,30 @@ Examples:
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the reports as JSON (same as --format json)")
 	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: "+strings.Join(reportFormats, ", "))
 	cmd.Flags().StringVarP(&outPath, "out", "o", "", "write to `PATH` instead of standard output (a directory for csv and parquet)")
-	cmd.Flags().StringVar(&purpose, "purpose", "", "purpose `ID` (not implemented yet)")
+	cmd.Flags().StringVar(&purposeID, "purpose", "", "run over approved purpose `ID`'s data, under its suppression profile (docs/purposes.md)")
+	asFlag(cmd, &as)
 	return cmd
+}
+
+// cohortPage lays a cohort run out as one page: the reports and key
+// figures with every count suppressed under profile p, and the code lists'
+// versions under the attrition table.
+func cohortPage(s *cohort.Spec, res *cohort.Result, end models.Date, p suppress.Profile) *queries.Page {
+	page := &queries.Page{
+		Title:      "Cohort: " + s.Name,
+		Subtitle:   fmt.Sprintf("%s. Study period %s to %s; data to %s.", s.Description, s.StudyPeriod.Start, s.StudyPeriod.End, end),
+		Generated:  time.Now(),
+		Reports:    res.ReportAs(end, p),
+		KeyFigures: res.KeyFiguresAs(p),
+		Profile:    p,
+	}
+	versions := s.ListVersions()
+	var lists []string
+	for _, name := range slices.Sorted(maps.Keys(versions)) {
+		lists = append(lists, name+" "+cmp.Or(versions[name], "(no version)"))
+	}
+	page.Reports[0].Notes = append(page.Reports[0].Notes, "Code lists (version): "+strings.Join(lists, ", ")+".")
+	return page
 }
 
 // cohortByTier counts the cohort's members by tier of the risk pyramid

@@ -96,7 +96,7 @@ Examples:
 	cmd.Flags().StringVar(&purposeID, "purpose", "", "purpose `ID` whose data to query (required)")
 	cmd.Flags().StringVarP(&querySQL, "query", "q", "", "run one `SQL` statement")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "run the statements in `FILE`, each ending with \";\"")
-	cmd.Flags().StringVar(&as, "as", os.Getenv("USER"), "the `NAME` you use the purpose as (checked against its users and roles)")
+	asFlag(cmd, &as)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print each result as JSON")
 	cmd.Flags().BoolVar(&csvOut, "csv", false, "print each result as CSV")
 	cmd.Flags().IntVar(&maxRows, "max-rows", sandbox.DefaultMaxRows, "most rows a query returns; more are cut and marked truncated")
@@ -118,17 +118,7 @@ type analyst struct {
 }
 
 func (a *analyst) open(ctx context.Context, id string, cfg sandbox.Config) error {
-	ap, err := purpose.Authorise(a.ws, id, a.user, time.Now())
-	if err != nil {
-		if errors.Is(err, purpose.ErrRefused) {
-			// Refused attempts are part of the audit trail.
-			if aerr := purpose.Audit(a.ws, a.user, "sql.refused", map[string]any{"purpose": id, "reason": err.Error(), "os_user": audit.CurrentActor()}); aerr != nil {
-				return errors.Join(err, aerr)
-			}
-		}
-		return err
-	}
-	dir, err := purpose.DataDir(a.ws, ap)
+	ap, dir, err := authorisePurpose(a.ws, id, a.user, "sql.refused")
 	if err != nil {
 		return err
 	}
@@ -138,6 +128,32 @@ func (a *analyst) open(ctx context.Context, id string, cfg sandbox.Config) error
 	}
 	a.ap = ap
 	return nil
+}
+
+// authorisePurpose is the gate of every command a user runs under a
+// purpose (sql, cohort run): purpose.Authorise for user now, then the
+// directory of the purpose's data (purpose.DataDir). A refusal is audited
+// as refusedAction, since refused attempts are part of the audit trail.
+func authorisePurpose(ws *workspace.Workspace, id, user, refusedAction string) (*purpose.Approved, string, error) {
+	ap, err := purpose.Authorise(ws, id, user, time.Now())
+	if err != nil {
+		if errors.Is(err, purpose.ErrRefused) {
+			if aerr := purpose.Audit(ws, user, refusedAction, map[string]any{"purpose": id, "reason": err.Error(), "os_user": audit.CurrentActor()}); aerr != nil {
+				return nil, "", errors.Join(err, aerr)
+			}
+		}
+		return nil, "", err
+	}
+	dir, err := purpose.DataDir(ws, ap)
+	if err != nil {
+		return nil, "", err
+	}
+	return ap, dir, nil
+}
+
+// asFlag adds --as, the name a user runs a purpose as, defaulting to $USER.
+func asFlag(cmd *cobra.Command, as *string) {
+	cmd.Flags().StringVar(as, "as", os.Getenv("USER"), "the `NAME` you use the purpose as (checked against its users and roles)")
 }
 
 // statements runs each statement of r: lines are gathered until one ends

@@ -43,8 +43,15 @@ func TestSQL(t *testing.T) {
 	}
 }
 
-// lastAudit returns the detail of the last audit entry.
+// lastAudit returns the last audit entry.
 func lastAudit(t *testing.T, ws string) audit.Entry {
+	t.Helper()
+	es := auditEntries(t, ws)
+	return es[len(es)-1]
+}
+
+// auditEntries returns the workspace's audit entries, at least one.
+func auditEntries(t *testing.T, ws string) []audit.Entry {
 	t.Helper()
 	l, err := audit.Open(filepath.Join(ws, "audit", "audit.log"))
 	if err != nil {
@@ -54,7 +61,7 @@ func lastAudit(t *testing.T, ws string) audit.Entry {
 	if err != nil || len(es) == 0 {
 		t.Fatalf("audit: %v", err)
 	}
-	return es[len(es)-1]
+	return es
 }
 
 func testSQLRowLevelPurposeQueriedAndAudited(t *testing.T, ws string) {

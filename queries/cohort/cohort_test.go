@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pophealth/pophealth/models"
 )
 
 func mustParse(t *testing.T, yml string) *Spec {
@@ -469,5 +471,44 @@ func TestReadHeader_RefusesMalformedLines(t *testing.T) {
 	}
 	if _, err := readHeader(dir); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("err %v, want line 2 named", err)
+	}
+}
+
+func TestQuery_NeedsThePersonColumnsAndOnlyTheEventTablesItReads(t *testing.T) {
+	for _, c := range []struct {
+		spec   string
+		tables []models.Table
+	}{
+		{"examples/t2d-poor-control.yaml", []models.Table{models.TablePerson, models.TableDiagnosis, models.TableObservation}},
+	} {
+		s, err := Load(c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tables []models.Table
+		person := map[string]bool{}
+		for _, n := range q.Needs() {
+			if !slices.Contains(tables, n.Table) {
+				tables = append(tables, n.Table)
+			}
+			if n.Table == models.TablePerson {
+				person[n.Column] = true
+			}
+			if n.For == "" {
+				t.Errorf("%s.%s: no reason", n.Table, n.Column)
+			}
+		}
+		if !slices.Equal(tables, c.tables) {
+			t.Errorf("%s: needs tables %v, want %v", c.spec, tables, c.tables)
+		}
+		for _, col := range []string{"year_of_birth", "month_of_birth", "registered_from", "deprivation_decile", "death_month"} {
+			if !person[col] {
+				t.Errorf("%s: person.%s not needed", c.spec, col)
+			}
+		}
 	}
 }

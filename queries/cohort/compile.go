@@ -23,6 +23,64 @@ type Query struct {
 	flags []string
 	// end is the end of the study.
 	end models.Date
+	// events are the event CTEs (dx, rx, obs) the entry and the criteria
+	// read.
+	events map[string]bool
+}
+
+// Need is one lake column a compiled spec reads, and what for.
+type Need struct {
+	Table  models.Table
+	Column string
+	For    string
+}
+
+// eventNeeds are the columns each event CTE of Compile reads.
+var eventNeeds = []struct {
+	cte   string
+	table models.Table
+	cols  []string
+}{
+	{"dx", models.TableDiagnosis, []string{"person_key", "code_system", "code", "recorded_date"}},
+	{"rx", models.TableMedication, []string{"person_key", "code_system", "code", "authored_date"}},
+	{"obs", models.TableObservation, []string{"person_key", "code_system", "code", "effective_date", "value"}},
+}
+
+// Needs lists every lake column the compiled spec reads with what it is
+// for, so that a run over data holding fewer columns (a purpose's, which
+// leaves columns out and generalises date of birth) can refuse by name
+// instead of counting NULLs. The person columns are always needed: every
+// run reports age at index, sex, practice and deprivation, applies the
+// registration requirement and folds each person's rows by feed and batch
+// (person_at); event tables only when the entry or a criterion reads them.
+func (q *Query) Needs() []Need {
+	person := []struct{ col, why string }{
+		{"person_key", "identifying members"},
+		{"year_of_birth", "age at index (age bands, age criteria)"},
+		{"month_of_birth", "age at index (age bands, age criteria)"},
+		{"sex", "counts by sex and sex criteria"},
+		{"practice_code", "the registration requirement and counts by practice"},
+		{"registered_from", "the registration requirement (prior registration days)"},
+		{"registered_to", "the registration requirement and exit at end of registration"},
+		{"death_month", "exit at death and the registration requirement"},
+		{"deprivation_decile", "counts by deprivation decile and deprivation criteria"},
+		// person_at folds a person's rows from several feeds by them.
+		{"source", "preferring the GP's record of a person to other feeds'"},
+		{"batch_id", "taking a person's most recent record"},
+	}
+	var out []Need
+	for _, p := range person {
+		out = append(out, Need{Table: models.TablePerson, Column: p.col, For: p.why})
+	}
+	for _, e := range eventNeeds {
+		if !q.events[e.cte] {
+			continue
+		}
+		for _, c := range e.cols {
+			out = append(out, Need{Table: e.table, Column: c, For: fmt.Sprintf("%s criteria or entry", e.table)})
+		}
+	}
+	return out
 }
 
 // Members is the statement listing the cohort: person_key, index_date,
@@ -48,9 +106,10 @@ func (q *Query) Flagged() string {
 
 // compiler carries the code list CTE names while compiling.
 type compiler struct {
-	s     *Spec
-	lists map[string]string // code list name -> CTE name
-	ctes  []string
+	s      *Spec
+	lists  map[string]string // code list name -> CTE name
+	ctes   []string
+	events map[string]bool // event CTEs read
 }
 
 // Compile turns a checked spec into SQL. It fails on what cannot run
@@ -67,7 +126,7 @@ func Compile(s *Spec) (*Query, error) {
 	if s.PriorRegistrationDays < 0 {
 		return nil, fmt.Errorf("prior_registration_days is negative")
 	}
-	c := &compiler{s: s, lists: map[string]string{}}
+	c := &compiler{s: s, lists: map[string]string{}, events: map[string]bool{}}
 	c.ctes = append(c.ctes,
 		"-- Events: one row per coded record, ICD-10 codes without dots, upper case.\n"+
 			"dx AS (\n    SELECT person_key, code_system,\n           CASE WHEN code_system = 'icd10' THEN upper(replace(code, '.', '')) ELSE code END AS code,\n"+
@@ -79,6 +138,7 @@ func Compile(s *Spec) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.events[table] = true
 	match, err := c.match("e", s.Entry.Codelist)
 	if err != nil {
 		return nil, fmt.Errorf("entry: %w", err)
@@ -105,7 +165,7 @@ func Compile(s *Spec) (*Query, error) {
 		"           year(i.index_date) - p.year_of_birth\n               - CASE WHEN month(i.index_date) < coalesce(p.month_of_birth, 1) THEN 1 ELSE 0 END AS age\n"+
 		"    FROM index_events i\n    JOIN population p USING (person_key)\n)")
 
-	q := &Query{Steps: []string{"entry event: " + s.Entry.Codelist}, end: end}
+	q := &Query{Steps: []string{"entry event: " + s.Entry.Codelist}, end: end, events: c.events}
 	var cols []string
 	regDays := s.PriorRegistrationDays
 	reg := fmt.Sprintf("(c.death_month IS NULL OR c.death_month > c.index_date)\n        AND c.practice_code IS NOT NULL\n"+
@@ -290,6 +350,7 @@ func (c *compiler) event(kind string, k Criterion) (string, error) {
 	case "observation":
 		name, table = k.Observation, "obs"
 	}
+	c.events[table] = true
 	match, err := c.match("e", name)
 	if err != nil {
 		return "", err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/queries"
+	"github.com/pophealth/pophealth/queries/suppress"
 )
 
 // Step is one line of the attrition table: people remaining after it.
@@ -205,8 +206,13 @@ func count(v any) (int64, error) {
 
 // Report renders the result for commissioners: attrition, members by age
 // band and sex, by deprivation decile and by practice, each with a chart,
-// every count suppressed. Charts are drawn from the tables' own cells.
-func (r *Result) Report(asOf models.Date) []*queries.Report {
+// every count suppressed under the NHSD rule. Charts are drawn from the
+// tables' own cells.
+func (r *Result) Report(asOf models.Date) []*queries.Report { return r.ReportAs(asOf, suppress.NHSD) }
+
+// ReportAs is Report with every count and rate suppressed under profile
+// p, the purpose's (output: suppression), and notes stating that rule.
+func (r *Result) ReportAs(asOf models.Date, p suppress.Profile) []*queries.Report {
 	att := &queries.Report{
 		Title:   "Cohort " + r.Spec + ": attrition",
 		AsOf:    asOf,
@@ -219,8 +225,8 @@ func (r *Result) Report(asOf models.Date) []*queries.Report {
 		entry = r.Attrition[0].People
 	}
 	for _, s := range r.Attrition {
-		n := queries.Suppress(s.People)
-		att.Rows = append(att.Rows, []queries.Cell{queries.Label(s.Name), n, queries.Ratio(s.People, entry, 100)})
+		n := queries.SuppressAs(p, s.People)
+		att.Rows = append(att.Rows, []queries.Cell{queries.Label(s.Name), n, queries.RatioAs(p, s.People, entry, 100)})
 		funnel.Categories = append(funnel.Categories, s.Name)
 		funnel.Series[0].Values = append(funnel.Series[0].Values, n)
 	}
@@ -235,7 +241,7 @@ func (r *Result) Report(asOf models.Date) []*queries.Report {
 	var bands []string
 	cells := map[string]map[string]queries.Cell{} // sex -> band -> cell
 	for _, c := range r.ByAgeSex {
-		n := queries.Suppress(c.People)
+		n := queries.SuppressAs(p, c.People)
 		by.Rows = append(by.Rows, []queries.Cell{queries.Label(c.AgeBand), queries.Label(c.Sex), n})
 		if !slices.Contains(bands, c.AgeBand) {
 			bands = append(bands, c.AgeBand)
@@ -254,7 +260,7 @@ func (r *Result) Report(asOf models.Date) []*queries.Report {
 		for _, b := range bands {
 			c, ok := cells[sex][b]
 			if !ok {
-				c = queries.Suppress(0)
+				c = queries.SuppressAs(p, 0)
 			}
 			s.Values = append(s.Values, c)
 		}
@@ -277,7 +283,7 @@ func (r *Result) Report(asOf models.Date) []*queries.Report {
 		members += c.People
 	}
 	for _, c := range r.ByDeprivation {
-		n := queries.Suppress(c.People)
+		n := queries.SuppressAs(p, c.People)
 		name := c.Group
 		switch name {
 		case "1":
@@ -285,7 +291,7 @@ func (r *Result) Report(asOf models.Date) []*queries.Report {
 		case "10":
 			name = "10 (least deprived)"
 		}
-		dep.Rows = append(dep.Rows, []queries.Cell{queries.Label(name), n, queries.Ratio(c.People, members, 100)})
+		dep.Rows = append(dep.Rows, []queries.Cell{queries.Label(name), n, queries.RatioAs(p, c.People, members, 100)})
 		depChart.Categories = append(depChart.Categories, c.Group)
 		depChart.Series[0].Values = append(depChart.Series[0].Values, n)
 	}
@@ -311,23 +317,30 @@ func (r *Result) Report(asOf models.Date) []*queries.Report {
 	slices.SortStableFunc(byRate, func(a, b PracticeCount) int { return cmp.Compare(rate(b), rate(a)) })
 	for _, c := range byRate {
 		prev.Categories = append(prev.Categories, c.Practice)
-		prev.Series[0].Values = append(prev.Series[0].Values, queries.Ratio(c.People, c.Registered, 1000))
+		prev.Series[0].Values = append(prev.Series[0].Values, queries.RatioAs(p, c.People, c.Registered, 1000))
 	}
 	var people, registered int64
 	for _, c := range r.ByPractice {
-		bp.Rows = append(bp.Rows, []queries.Cell{queries.Label(c.Practice), queries.Suppress(c.People), queries.Suppress(c.Registered), queries.Ratio(c.People, c.Registered, 1000)})
+		bp.Rows = append(bp.Rows, []queries.Cell{queries.Label(c.Practice), queries.SuppressAs(p, c.People), queries.SuppressAs(p, c.Registered), queries.RatioAs(p, c.People, c.Registered, 1000)})
 		people += c.People
 		registered += c.Registered
 	}
-	bp.Rows = append(bp.Rows, []queries.Cell{queries.Label("All practices"), queries.Suppress(people), queries.Suppress(registered), queries.Ratio(people, registered, 1000)})
+	bp.Rows = append(bp.Rows, []queries.Cell{queries.Label("All practices"), queries.SuppressAs(p, people), queries.SuppressAs(p, registered), queries.RatioAs(p, people, registered, 1000)})
 	bp.Charts = []queries.Chart{prev}
-	return []*queries.Report{att, by, dep, bp}
+	reports := []*queries.Report{att, by, dep, bp}
+	for _, rep := range reports {
+		rep.Profile = p
+	}
+	return reports
 }
 
 // KeyFigures are the numbers a cohort report leads with: the cohort's
 // size, the share of entry-event people who qualified, and the share in
 // the most deprived fifth of areas. They are suppressed like the tables.
-func (r *Result) KeyFigures() []queries.KeyFigure {
+func (r *Result) KeyFigures() []queries.KeyFigure { return r.KeyFiguresAs(suppress.NHSD) }
+
+// KeyFiguresAs is KeyFigures under suppression profile p.
+func (r *Result) KeyFiguresAs(p suppress.Profile) []queries.KeyFigure {
 	var entry, final int64
 	if n := len(r.Attrition); n > 0 {
 		entry, final = r.Attrition[0].People, r.Attrition[n-1].People
@@ -344,9 +357,9 @@ func (r *Result) KeyFigures() []queries.KeyFigure {
 		}
 	}
 	return []queries.KeyFigure{
-		{Label: "people in the cohort", Value: queries.Suppress(final), Detail: "after every inclusion and exclusion rule"},
-		{Label: "of people with the entry event", Unit: "%", Value: queries.Ratio(final, entry, 100), Detail: "meet every rule"},
-		{Label: "live in the most deprived fifth of areas", Unit: "%", Value: queries.Ratio(deprived, known, 100),
+		{Label: "people in the cohort", Value: queries.SuppressAs(p, final), Detail: "after every inclusion and exclusion rule"},
+		{Label: "of people with the entry event", Unit: "%", Value: queries.RatioAs(p, final, entry, 100), Detail: "meet every rule"},
+		{Label: "live in the most deprived fifth of areas", Unit: "%", Value: queries.RatioAs(p, deprived, known, 100),
 			Detail: "IMD deciles 1-2, of members whose area is known (a fifth of England lives there)"},
 	}
 }
