@@ -508,20 +508,7 @@ type keyMapRow struct {
 // out with that person.
 func TestMaterialise_OptOutsFollowLinkage(t *testing.T) {
 	g := newGovWorkspace(t)
-	l, err := lake.Open(g.ws.LakeDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := l.Begin("B2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lake.Append(b, keyMapDir, keyMapRow{FromKey: g.personKey["p6"], ToKey: g.personKey["p2"], BatchID: "B2"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Commit(lake.Manifest{}); err != nil {
-		t.Fatal(err)
-	}
+	g.linkPeople(t, "p6", "p2")
 	run := g.materialise(t, "diabetes-phm")
 	ps := pseudonymise.New(purposeKeyOf(t, g.ws, "diabetes-phm"))
 	got := column(t, run, models.TablePerson, "person_key")
@@ -535,21 +522,8 @@ func TestMaterialise_OptOutsFollowLinkage(t *testing.T) {
 
 func TestMaterialise_RowsFollowLinkageMerges(t *testing.T) {
 	g := newGovWorkspace(t)
-	l, err := lake.Open(g.ws.LakeDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := l.Begin("B2")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Linkage found that p5 is p1: p5's rows must carry p1's pseudonym.
-	if err := lake.Append(b, keyMapDir, keyMapRow{FromKey: g.personKey["p5"], ToKey: g.personKey["p1"], BatchID: "B2"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Commit(lake.Manifest{}); err != nil {
-		t.Fatal(err)
-	}
+	g.linkPeople(t, "p5", "p1")
 	run := g.materialise(t, "diabetes-phm")
 	ps := pseudonymise.New(purposeKeyOf(t, g.ws, "diabetes-phm"))
 	for _, table := range []models.Table{models.TablePerson, models.TableDiagnosis} {
@@ -560,5 +534,25 @@ func TestMaterialise_RowsFollowLinkageMerges(t *testing.T) {
 		if !slices.Contains(got, ps.Derive(domainPerson, g.personKey["p1"])) {
 			t.Errorf("%s: p1's pseudonym is missing", table)
 		}
+	}
+}
+
+// linkPeople commits a linkage key map row in a batch of its own: the rows
+// written under from's person key belong to the person of to.
+func (g *govWorkspace) linkPeople(t *testing.T, from, to string) {
+	t.Helper()
+	l, err := lake.Open(g.ws.LakeDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Begin("B-link-" + from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lake.Append(b, keyMapDir, keyMapRow{FromKey: g.personKey[from], ToKey: g.personKey[to], BatchID: "B-link-" + from}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(lake.Manifest{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -51,7 +51,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		"People with type 2 diabetes and at least one other long-term condition",
 		"Risk stratification",
 		"ingest-feeds succeeded in",   // the demo's jobs ran through the runner
-		"sample-reports succeeded in", // after the ingest
+		"link-people succeeded in",    // linkage after the ingest
+		"sample-reports succeeded in", // after the linkage
 		"web accounts alice (commissioner)",
 		"Demo finished in",
 	} {
@@ -101,6 +102,17 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("the pseudonymised lake is empty")
+	}
+
+	// The ingest job applied the workspace's deprivation lookup, as
+	// "pophealth ingest" does: GP people carry a decile.
+	var withDecile, gpPeople int64
+	people := filepath.Join(ws, "lake", "pseudo", "person", "source=gp", "*.parquet")
+	if err := db.QueryRow("select count(deprivation_decile), count(*) from read_parquet(?)", people).Scan(&withDecile, &gpPeople); err != nil {
+		t.Fatal(err)
+	}
+	if gpPeople == 0 || withDecile < gpPeople*9/10 {
+		t.Errorf("%d of %d GP people have a deprivation decile, want nearly all", withDecile, gpPeople)
 	}
 }
 
