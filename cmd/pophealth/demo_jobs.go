@@ -44,7 +44,7 @@ func writeDemoJobs(out io.Writer, ws *workspace.Workspace) error {
 	if err := writeFileAtomic(filepath.Join(dir, "demo.yaml"), func(w io.Writer) error { _, err := w.Write(spec); return err }); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    %s: ingest every 15 minutes, reports and the risk model after it (pophealth jobs list)\n", filepath.Join(dir, "demo.yaml"))
+	fmt.Fprintf(out, "    %s: ingest every 15 minutes, then linkage, reports and the risk model (pophealth jobs list)\n", filepath.Join(dir, "demo.yaml"))
 	return nil
 }
 
