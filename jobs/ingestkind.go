@@ -8,6 +8,7 @@ import (
 
 	"github.com/pophealth/pophealth/audit"
 	"github.com/pophealth/pophealth/lake"
+	"github.com/pophealth/pophealth/workspace"
 )
 
 // IngestParams are the params of an ingest job.
@@ -33,11 +34,7 @@ func (p *IngestParams) Check() error {
 // after it do not start.
 func RunIngest(ctx context.Context, t Task, p IngestParams) (Result, error) {
 	ws := t.Workspace
-	key, err := ws.LakeKey()
-	if err != nil {
-		return Result{}, err
-	}
-	lk, err := lake.Open(ws.LakeDir())
+	lk, opts, err := WorkspaceIngest(ws)
 	if err != nil {
 		return Result{}, err
 	}
@@ -48,11 +45,8 @@ func RunIngest(ctx context.Context, t Task, p IngestParams) (Result, error) {
 		}
 		paths[i] = x
 	}
-	imd, err := ws.DeprivationLookup()
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := Ingest(ctx, lk, IngestOptions{Paths: paths, Key: key, Logger: t.Logger, Deprivation: imd})
+	opts.Paths, opts.Logger = paths, t.Logger
+	res, err := Ingest(ctx, lk, opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -75,4 +69,24 @@ func RunIngest(ctx context.Context, t Task, p IngestParams) (Result, error) {
 		return out, fmt.Errorf("batch %s committed, but: %w", res.BatchID, err)
 	}
 	return out, nil
+}
+
+// WorkspaceIngest opens a workspace's lake and returns the ingest options
+// the workspace decides (its lake key and deprivation lookup), so that
+// every way of ingesting (the command, the job kind, quarantine replay)
+// writes the same lake rows. The caller adds the paths and its logger.
+func WorkspaceIngest(ws *workspace.Workspace) (*lake.Lake, IngestOptions, error) {
+	key, err := ws.LakeKey()
+	if err != nil {
+		return nil, IngestOptions{}, err
+	}
+	imd, err := ws.DeprivationLookup()
+	if err != nil {
+		return nil, IngestOptions{}, err
+	}
+	lk, err := lake.Open(ws.LakeDir())
+	if err != nil {
+		return nil, IngestOptions{}, err
+	}
+	return lk, IngestOptions{Key: key, Deprivation: imd}, nil
 }

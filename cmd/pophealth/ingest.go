@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pophealth/pophealth/jobs"
-	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/workspace"
 )
 
@@ -59,19 +58,11 @@ With --json the same summary is printed as JSON on stdout.`,
 // log. replaces names the quarantine entries the one input corrects
 // ("quarantine replay"), or is nil.
 func runIngest(cmd *cobra.Command, g *globals, ws *workspace.Workspace, paths []string, progress bool, replaces ...string) (jobs.IngestResult, error) {
-	key, err := ws.LakeKey()
+	lk, opts, err := jobs.WorkspaceIngest(ws)
 	if err != nil {
 		return jobs.IngestResult{}, err
 	}
-	lk, err := lake.Open(ws.LakeDir())
-	if err != nil {
-		return jobs.IngestResult{}, err
-	}
-	imd, err := ws.DeprivationLookup()
-	if err != nil {
-		return jobs.IngestResult{}, err
-	}
-	opts := jobs.IngestOptions{Paths: paths, Key: key, Logger: g.logger, Replaces: replaces, Deprivation: imd}
+	opts.Paths, opts.Logger, opts.Replaces = paths, g.logger, replaces
 	if progress {
 		var bar interface {
 			Set64(int64) error
