@@ -7,6 +7,7 @@
 //	pseudo/<table>/source=<feed>/year=YYYY/month=MM/part-<batch>.parquet
 //	pseudo/person/source=<feed>/part-<batch>.parquet   (no date partition)
 //	mpi/<name>/part-<batch>.parquet            restricted zone: identifiable
+//	mpi/cache/                                 restricted zone: package link's index cache, outside batches
 //	quarantine/part-<batch>.parquet            restricted zone: identifiable
 //
 // A batch usually writes one file per directory; a large batch may go on

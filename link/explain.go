@@ -129,8 +129,7 @@ func ExplainSources(ctx context.Context, lk *lake.Lake, a, b string, s Settings)
 	if !ok {
 		return Explanation{}, fmt.Errorf("explain: no source patient %q in the index (want feed/local_id, e.g. gp/G0000001)", b)
 	}
-	prep := make([]prepared, len(ix.sources))
-	prepareAll(prep, ix.recs, defaultWorkers())
+	prep := ix.prepareAll(defaultWorkers())
 	ix.model.estimateTF(prep, nil)
 	e := ix.model.explain(&prep[ia], &prep[ib])
 	e.A, e.B, e.Threshold = a, b, s.Threshold

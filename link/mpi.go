@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +47,9 @@ type RunOptions struct {
 	Logger   *slog.Logger
 	// Progress, when set, is told each step as it starts, for displays.
 	Progress func(step string)
+	// cachePart is how many sources an index cache base part holds
+	// (0: basePart); tests make it small.
+	cachePart int
 }
 
 // RunResult summarises a linkage run; it is what "pophealth link --json"
@@ -62,11 +67,15 @@ type RunResult struct {
 	// Merges counts persons merged into another this run.
 	Merges int `json:"merges"`
 	// A40 and Labels count the HL7 merges and clerical decisions honoured.
-	A40     int       `json:"a40_merges"`
-	Labels  int       `json:"labels"`
-	Review  int       `json:"review_pairs"`
-	Stats   LinkStats `json:"linkage"`
-	Seconds float64   `json:"seconds"`
+	A40    int `json:"a40_merges"`
+	Labels int `json:"labels"`
+	Review int `json:"review_pairs"`
+	// IndexCache is "hit" when the run read the index cache (and only
+	// the lake files committed since), "miss" when it read the whole index
+	// from the lake.
+	IndexCache string    `json:"index_cache"`
+	Stats      LinkStats `json:"linkage"`
+	Seconds    float64   `json:"seconds"`
 }
 
 // source is one source patient of the index.
@@ -85,13 +94,26 @@ type index struct {
 	sources []source
 	// recs[i] is source i's details as linkage compares them.
 	recs []Record
-	byID map[string]int
+	// prep holds the prepared details of the first sources, read from
+	// the index cache (nil without it), except those whose details
+	// changed since (dirty).
+	prep   []prepared
+	cached int // sources read from the cache
+	dirty  map[int]bool
+	byID   map[string]int
 	// assigned[i] is source i's person id in force, "" if never linked.
 	assigned []string
 	merges   []models.MergeRow
 	labels   map[[2]string]models.LinkLabelRow
 	model    *Model
 	review   []models.LinkReviewRow
+	// linksFiles and personsFiles are the lake files (relative to the
+	// root, sorted) whose rows the index reflects.
+	linksFiles, personsFiles []string
+	// cache is the cache state the index was read from, nil when it was
+	// read from the lake alone; cacheErr says why it was not used.
+	cache    *cacheStateFile
+	cacheErr error
 }
 
 // readAll reads every committed row of type T under dir.
@@ -100,6 +122,11 @@ func readAll[T any](lk *lake.Lake, dir string) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readFiles[T](files)
+}
+
+// readFiles reads every row of type T in files.
+func readFiles[T any](files []string) ([]T, error) {
 	var out []T
 	for _, f := range files {
 		rows, err := parquet.ReadFile[T](f)
@@ -111,8 +138,34 @@ func readAll[T any](lk *lake.Lake, dir string) ([]T, error) {
 	return out, nil
 }
 
-// loadIndex reads the master person index.
+// loadIndex reads the master person index: from the index cache and the
+// lake files committed since it was written when the cache is usable,
+// else from the lake's files alone. Both give the same index.
 func loadIndex(lk *lake.Lake) (*index, error) {
+	linkFiles, err := lk.Files(LinksDir)
+	if err != nil {
+		return nil, err
+	}
+	personFiles, err := lk.Files(personsDir)
+	if err != nil {
+		return nil, err
+	}
+	ix := &index{labels: map[[2]string]models.LinkLabelRow{}}
+	if ix.linksFiles, err = relFiles(lk, linkFiles); err != nil {
+		return nil, err
+	}
+	if ix.personsFiles, err = relFiles(lk, personFiles); err != nil {
+		return nil, err
+	}
+	c, err := readCache(filepath.Join(lk.Root(), cacheDir), ix.linksFiles, ix.personsFiles)
+	if err != nil {
+		ix.cacheErr = err
+		ix.byID = make(map[string]int, 1024)
+	} else {
+		ix.useCache(c)
+		linkFiles = absFiles(lk, missing(c.state.LinksFiles, ix.linksFiles))
+		personFiles = absFiles(lk, missing(c.state.PersonsFiles, ix.personsFiles))
+	}
 	// The assignments are the second largest read: decode them while the
 	// links are read and indexed.
 	type assignments struct {
@@ -121,48 +174,15 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	}
 	pending := make(chan assignments, 1)
 	go func() {
-		rows, err := readAll[models.PersonAssignmentRow](lk, personsDir)
+		rows, err := readFiles[models.PersonAssignmentRow](personFiles)
 		pending <- assignments{rows, err}
 	}()
-	links, err := readAll[models.LinkRow](lk, LinksDir)
+	links, err := readFiles[models.LinkRow](linkFiles)
 	if err != nil {
+		<-pending
 		return nil, err
 	}
-	ix := &index{byID: make(map[string]int, len(links)), labels: map[[2]string]models.LinkLabelRow{}}
-	ix.sources, ix.recs = make([]source, 0, len(links)), make([]Record, 0, len(links))
-	// Files come in batch order, so the rows usually are already: sorting
-	// a million wide rows is then a check, not a move of them all.
-	byBatch := func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) }
-	if !slices.IsSortedFunc(links, byBatch) {
-		slices.SortStableFunc(links, byBatch)
-	}
-	for _, r := range links {
-		id := SourceID(r.Feed, r.LocalID)
-		i, ok := ix.byID[id]
-		if !ok {
-			i = len(ix.sources)
-			ix.byID[id] = i
-			ix.sources = append(ix.sources, source{id: id, feed: r.Feed, localID: r.LocalID, ingestID: r.PersonID})
-			ix.recs = append(ix.recs, Record{ID: id})
-		}
-		// Later rows add what earlier ones lacked (an NHS number that
-		// arrived later).
-		rec := &ix.recs[i]
-		if r.NHSNumber != "" && (rec.NHSNumber == "" || usable(models.NHSNumberStatus(r.NHSNumberStatus))) {
-			rec.NHSNumber, rec.NHSStatus = r.NHSNumber, models.NHSNumberStatus(r.NHSNumberStatus)
-		}
-		if rec.NHSStatus == "" {
-			rec.NHSStatus = models.NHSNumberStatus(r.NHSNumberStatus)
-		}
-		setIf(&rec.GivenName, r.GivenName)
-		setIf(&rec.FamilyName, r.FamilyName)
-		setIf(&rec.Sex, r.Sex)
-		setIf(&rec.Postcode, r.Postcode)
-		if r.BirthDate != nil {
-			rec.BirthDate = r.BirthDate.String()
-		}
-	}
-	ix.assigned = make([]string, len(ix.sources))
+	ix.addLinks(links)
 	got := <-pending
 	persons, err := got.rows, got.err
 	if err != nil {
@@ -214,6 +234,154 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 		ix.review = append(ix.review, r)
 	}
 	return ix, nil
+}
+
+// useCache starts the index from the cache's.
+func (ix *index) useCache(c *cachedIndex) {
+	ix.cache, ix.cached = &c.state, len(c.sources)
+	ix.sources, ix.recs, ix.prep, ix.assigned = c.sources, c.recs, c.prep, c.assigned
+	ix.byID = make(map[string]int, cap(c.sources))
+	for i := range ix.sources {
+		ix.byID[ix.sources[i].id] = i
+	}
+}
+
+// addLinks adds index rows to the index: new source patients, and details
+// that earlier rows of known ones lacked.
+func (ix *index) addLinks(links []models.LinkRow) {
+	// Files come in batch order, so the rows usually are already: sorting
+	// a million wide rows is then a check, not a move of them all.
+	byBatch := func(a, b models.LinkRow) int { return cmp.Compare(a.BatchID, b.BatchID) }
+	if !slices.IsSortedFunc(links, byBatch) {
+		slices.SortStableFunc(links, byBatch)
+	}
+	cached := ix.cached
+	for _, r := range links {
+		id := SourceID(r.Feed, r.LocalID)
+		i, ok := ix.byID[id]
+		if !ok {
+			i = len(ix.sources)
+			ix.byID[id] = i
+			ix.sources = append(ix.sources, source{id: id, feed: r.Feed, localID: r.LocalID, ingestID: r.PersonID})
+			ix.recs = append(ix.recs, Record{ID: id})
+			ix.assigned = append(ix.assigned, "")
+		}
+		// Later rows add what earlier ones lacked (an NHS number that
+		// arrived later).
+		rec := &ix.recs[i]
+		was := *rec
+		if r.NHSNumber != "" && (rec.NHSNumber == "" || usable(models.NHSNumberStatus(r.NHSNumberStatus))) {
+			rec.NHSNumber, rec.NHSStatus = r.NHSNumber, models.NHSNumberStatus(r.NHSNumberStatus)
+		}
+		if rec.NHSStatus == "" {
+			rec.NHSStatus = models.NHSNumberStatus(r.NHSNumberStatus)
+		}
+		setIf(&rec.GivenName, r.GivenName)
+		setIf(&rec.FamilyName, r.FamilyName)
+		setIf(&rec.Sex, r.Sex)
+		setIf(&rec.Postcode, r.Postcode)
+		if r.BirthDate != nil {
+			rec.BirthDate = r.BirthDate.String()
+		}
+		if i < cached && *rec != was {
+			if ix.dirty == nil {
+				ix.dirty = map[int]bool{}
+			}
+			ix.dirty[i] = true
+		}
+	}
+}
+
+// prepareAll returns every source's prepared details, preparing only those
+// the cache did not hold as they are.
+func (ix *index) prepareAll(workers int) []prepared {
+	n, cached := len(ix.sources), ix.cached
+	prep := slices.Grow(ix.prep, n-cached)[:n]
+	prepareAll(prep[cached:], ix.recs[cached:], workers)
+	c := phonetics{}
+	for i := range ix.dirty {
+		prep[i] = c.prepare(&ix.recs[i])
+	}
+	ix.prep = nil
+	return prep
+}
+
+// startCacheUpdate writes the records of this run's update of the index
+// cache: every source (a new base) after a full run, without a usable
+// cache or when the deltas have grown large, else only the sources new or
+// changed since the cache (a delta).
+func (ix *index) startCacheUpdate(lk *lake.Lake, batchID string, prep []prepared, full bool, part int) (u *cacheUpdate, err error) {
+	dir := filepath.Join(lk.Root(), cacheDir)
+	n := len(ix.sources)
+	u = &cacheUpdate{dir: dir, state: cacheStateFile{
+		Version: cacheVersion, Run: batchID, Sources: n, LinksFiles: ix.linksFiles, PersonsFiles: ix.personsFiles,
+	}}
+	defer func() {
+		if err != nil {
+			u.discard()
+		}
+	}()
+	delta := n - ix.cached + len(ix.dirty)
+	base := full || ix.cache == nil || len(ix.cache.Segments)-ix.cache.BaseParts >= maxDeltas ||
+		ix.cache.deltaRecords()+delta > ix.cache.baseRecords()/deltaShare
+	// write writes the sources idx gives, from lo to hi, to one file.
+	write := func(name string, lo, hi int, idx func(k int) int) error {
+		w, err := newCacheWriter(dir, name, recordsMagic)
+		if err != nil {
+			return err
+		}
+		u.files = append(u.files, w)
+		for k := lo; k < hi; k++ {
+			i := idx(k)
+			if err := w.record(i, &ix.sources[i], &ix.recs[i], &prep[i]); err != nil {
+				return err
+			}
+		}
+		seg, err := w.finish()
+		u.state.Segments = append(u.state.Segments, seg)
+		return err
+	}
+	if base {
+		u.state.BaseParts = (n + part - 1) / part
+		for k := range u.state.BaseParts {
+			name := fmt.Sprintf("records-%s.%d.bin", batchID, k)
+			if err := write(name, k*part, min(n, (k+1)*part), func(i int) int { return i }); err != nil {
+				return u, err
+			}
+		}
+		return u, nil
+	}
+	u.state.BaseParts = ix.cache.BaseParts
+	u.state.Segments = slices.Clone(ix.cache.Segments)
+	changed := slices.Sorted(maps.Keys(ix.dirty))
+	for i := ix.cached; i < n; i++ {
+		changed = append(changed, i)
+	}
+	return u, write("records-"+batchID+".bin", 0, len(changed), func(k int) int { return changed[k] })
+}
+
+// writeAssignments writes the person of every source after this run.
+func (u *cacheUpdate) writeAssignments(batchID string, sources []source, persons []string) error {
+	w, err := newCacheWriter(u.dir, "assignments-"+batchID+".bin", assignMagic)
+	if err != nil {
+		return err
+	}
+	u.files = append(u.files, w)
+	for i := range sources {
+		if err := w.assignment(sources[i].ingestID, persons[i]); err != nil {
+			return err
+		}
+	}
+	u.state.Assignments, err = w.finish()
+	return err
+}
+
+func absFiles(lk *lake.Lake, rel []string) []string {
+	out := make([]string, len(rel))
+	for i, f := range rel {
+		out[i] = filepath.Join(lk.Root(), filepath.FromSlash(f))
+	}
+	return out
 }
 
 func setIf(dst *string, v string) {
@@ -322,14 +490,30 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 			}
 		}
 	}
+	if ix.cache != nil {
+		res.IndexCache = "hit"
+	} else {
+		res.IndexCache = "miss"
+		log.Info("index cache not used: reading the whole index from the lake", "reason", ix.cacheErr)
+	}
+	job.prep = ix.prepareAll(workers(o.Settings))
+	cache, err := ix.startCacheUpdate(lk, o.BatchID, job.prep, full, cmp.Or(o.cachePart, basePart))
+	if err != nil {
+		log.Warn("index cache not updated", "err", err)
+		cache = nil
+	}
+	cacheDone := false
+	defer func() {
+		if cache != nil && !cacheDone {
+			cache.discard()
+		}
+	}()
 	// Prepared, the records are all linkage needs: letting the source
 	// strings go lowers the peak memory of a large run.
-	job.prep = make([]prepared, len(ix.recs))
-	prepareAll(job.prep, ix.recs, workers(o.Settings))
 	job.recs, ix.recs = nil, nil
 	if !full {
 		// Earlier clusters stand; new and relinked sources are active.
-		first := map[string]int{}
+		first := make(map[string]int, len(ix.sources))
 		job.clusters = make([]int, len(ix.sources))
 		for i, p := range ix.assigned {
 			job.clusters[i] = i
@@ -363,6 +547,13 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	progress("writing persons, merges and the key map")
 	persons, merges := ix.assignIDs(lr)
 	res.Merges = len(merges)
+	if cache != nil {
+		if err := cache.writeAssignments(o.BatchID, ix.sources, persons); err != nil {
+			log.Warn("index cache not updated", "err", err)
+			cache.discard()
+			cache = nil
+		}
+	}
 
 	b, err := lk.Begin(o.BatchID)
 	if err != nil {
@@ -424,13 +615,35 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	}
 	committed = true
 	res.BatchID = o.BatchID
-	distinct := map[string]bool{}
+	if cache != nil {
+		cacheDone = true
+		if err := commitCache(lk, cache, o.BatchID); err != nil {
+			log.Warn("index cache not updated: the next run reads the lake", "err", err)
+			cache.discard()
+		}
+	}
+	distinct := make(map[string]bool, len(persons))
 	for _, p := range persons {
 		distinct[p] = true
 	}
 	res.Persons = len(distinct)
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// commitCache makes a run's cache update current once its batch has
+// committed, with the batch's person assignment files.
+func commitCache(lk *lake.Lake, u *cacheUpdate, batchID string) error {
+	files, err := lk.Files(personsDir)
+	if err != nil {
+		return err
+	}
+	rel, err := relFiles(lk, files)
+	if err != nil {
+		return err
+	}
+	ours := slices.DeleteFunc(rel, func(f string) bool { return !strings.HasPrefix(path.Base(f), "part-"+batchID+".") })
+	return u.commit(ours)
 }
 
 // assignIDs gives each cluster a person id, keeping ids stable: a cluster

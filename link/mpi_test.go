@@ -21,6 +21,8 @@ type mpiFixture struct {
 	key   pseudonymise.Key
 	batch int
 	nhs   int
+	// cachePart, when set, is the runs' index cache base part size.
+	cachePart int
 }
 
 func newMPIFixture(t *testing.T) *mpiFixture {
@@ -85,7 +87,7 @@ func commitRows[T any](f *mpiFixture, dir string, rows ...T) {
 
 func (f *mpiFixture) run(full bool) RunResult {
 	f.t.Helper()
-	res, err := Run(context.Background(), f.lk, RunOptions{BatchID: f.nextBatch(), Key: f.key, Full: full, Settings: DefaultSettings()})
+	res, err := Run(context.Background(), f.lk, RunOptions{BatchID: f.nextBatch(), Key: f.key, Full: full, Settings: DefaultSettings(), cachePart: f.cachePart})
 	if err != nil {
 		f.t.Fatal(err)
 	}
