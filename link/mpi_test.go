@@ -91,6 +91,13 @@ func (f *mpiFixture) run(full bool) RunResult {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	distinct := map[string]bool{}
+	for _, p := range f.persons() {
+		distinct[p] = true
+	}
+	if res.Persons != len(distinct) {
+		f.t.Errorf("run reports %d persons, the index holds %d", res.Persons, len(distinct))
+	}
 	return res
 }
 
