@@ -145,6 +145,13 @@ func TestIndexCache_ReadsWhatTheLakeHolds(t *testing.T) {
 		t.Errorf("segments %+v, want the base's 7 parts and two deltas, the last holding the changed patient", st.Segments)
 	}
 
+	// A run with nothing new adds no segment.
+	f.run(false)
+	if again := readState(t, f); len(again.Segments) != len(st.Segments) {
+		t.Errorf("a run with nothing new left %d segments, was %d", len(again.Segments), len(st.Segments))
+	}
+	sameIndex(t, f, true)
+
 	// A run whose cache update was lost (a crash after its commit): the
 	// older state still reads, with the run's assignments from the lake.
 	dir := filepath.Join(f.lk.Root(), cacheDir)

@@ -357,6 +357,9 @@ func (ix *index) startCacheUpdate(lk *lake.Lake, batchID string, prep []prepared
 	for i := ix.cached; i < n; i++ {
 		changed = append(changed, i)
 	}
+	if len(changed) == 0 {
+		return u, nil // nothing new: the segments stand
+	}
 	return u, write("records-"+batchID+".bin", 0, len(changed), func(k int) int { return changed[k] })
 }
 
