@@ -314,3 +314,40 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRun_UpdatedDetailsLinkAgain: a source patient linked before whose NHS
+// number arrives later is compared again, and joins the person holding the
+// number, whether the run reads the cache or the lake.
+func TestRun_UpdatedDetailsLinkAgain(t *testing.T) {
+	for _, withCache := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cache %v", withCache), func(t *testing.T) {
+			f := newMPIFixture(t)
+			number := f.nextNHS()
+			rows := append(f.population(100),
+				linkRow("gp", "A", "PA", number, "Walter", "Bishop", "1946-08-19", "male", "BS1 4DJ"),
+				// A hospital record with too little to link by: a surname.
+				models.LinkRow{Feed: "hl7v2", LocalID: "H", PersonID: "PH", NHSNumberStatus: string(models.NHSMissing), Method: models.LinkUnmatched, FamilyName: "Bishop", Sex: "male"})
+			commitRows(f, LinksDir, rows...)
+			f.run(false)
+			if p := f.persons(); p["gp/A"] == p["hl7v2/H"] {
+				t.Fatal("linked before the number arrived: the test's records are too alike")
+			}
+			// Traced later: the number arrives.
+			commitRows(f, LinksDir, models.LinkRow{Feed: "hl7v2", LocalID: "H", PersonID: "PH", NHSNumber: number,
+				NHSNumberStatus: string(models.NHSValid), Method: models.LinkByNHSNumber, FamilyName: "Bishop", Sex: "male"})
+			if !withCache {
+				os.RemoveAll(filepath.Join(f.lk.Root(), cacheDir))
+			}
+			res := f.run(false)
+			if res.Updated != 1 || res.New != 0 || res.IndexCache != map[bool]string{true: "hit", false: "miss"}[withCache] {
+				t.Errorf("run %+v, want 1 updated, 0 new", res)
+			}
+			if p := f.persons(); p["gp/A"] != p["hl7v2/H"] {
+				t.Errorf("the NHS number that arrived later did not link: %s vs %s", p["gp/A"], p["hl7v2/H"])
+			}
+			if res := f.run(false); res.Updated != 0 {
+				t.Errorf("the next run relinked %d updated patients again", res.Updated)
+			}
+		})
+	}
+}

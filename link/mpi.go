@@ -40,7 +40,8 @@ type RunOptions struct {
 	Key pseudonymise.Key
 	// Full retrains the model and relinks every source patient; otherwise
 	// a run with an earlier model links only the source patients new since
-	// the last run (and those a clerical decision names) against the
+	// the last run, those whose details changed since (an NHS number that
+	// arrived later) and those a clerical decision names, against the
 	// index.
 	Full     bool
 	Settings Settings
@@ -62,6 +63,10 @@ type RunResult struct {
 	// the first time; Moved those whose person changed.
 	Sources int `json:"sources"`
 	New     int `json:"new"`
+	// Updated counts source patients linked before whose details (an NHS
+	// number that arrived later, say) changed since the last run: they
+	// are compared again; their earlier links stand.
+	Updated int `json:"updated"`
 	Moved   int `json:"moved"`
 	Persons int `json:"persons"`
 	// Merges counts persons merged into another this run.
@@ -100,7 +105,12 @@ type index struct {
 	prep   []prepared
 	cached int // sources read from the cache
 	dirty  map[int]bool
-	byID   map[string]int
+	// updated marks the source patients known before whose details a row
+	// committed after the last run (batch since) changed: they are
+	// linked again.
+	updated map[int]bool
+	since   string
+	byID    map[string]int
 	// assigned[i] is source i's person id in force, "" if never linked.
 	assigned []string
 	merges   []models.MergeRow
@@ -178,12 +188,10 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 		pending <- assignments{rows, err}
 	}()
 	links, err := readFiles[models.LinkRow](linkFiles)
+	got := <-pending
 	if err != nil {
-		<-pending
 		return nil, err
 	}
-	ix.addLinks(links)
-	got := <-pending
 	persons, err := got.rows, got.err
 	if err != nil {
 		return nil, err
@@ -191,6 +199,11 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 	if byBatch := func(a, b models.PersonAssignmentRow) int { return cmp.Compare(a.BatchID, b.BatchID) }; !slices.IsSortedFunc(persons, byBatch) {
 		slices.SortStableFunc(persons, byBatch)
 	}
+	if ix.cache == nil && len(persons) > 0 {
+		// The last run that changed an assignment: rows after it are news.
+		ix.since = persons[len(persons)-1].BatchID
+	}
+	ix.addLinks(links)
 	var id []byte // the lookup key, built without allocating a string
 	for _, p := range persons {
 		id = append(append(append(id[:0], p.Feed...), '/'), p.LocalID...)
@@ -238,7 +251,7 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 
 // useCache starts the index from the cache's.
 func (ix *index) useCache(c *cachedIndex) {
-	ix.cache, ix.cached = &c.state, len(c.sources)
+	ix.cache, ix.cached, ix.since = &c.state, len(c.sources), c.state.Run
 	ix.sources, ix.recs, ix.prep, ix.assigned = c.sources, c.recs, c.prep, c.assigned
 	ix.byID = make(map[string]int, cap(c.sources))
 	for i := range ix.sources {
@@ -258,8 +271,8 @@ func (ix *index) addLinks(links []models.LinkRow) {
 	cached := ix.cached
 	for _, r := range links {
 		id := SourceID(r.Feed, r.LocalID)
-		i, ok := ix.byID[id]
-		if !ok {
+		i, known := ix.byID[id]
+		if !known {
 			i = len(ix.sources)
 			ix.byID[id] = i
 			ix.sources = append(ix.sources, source{id: id, feed: r.Feed, localID: r.LocalID, ingestID: r.PersonID})
@@ -283,11 +296,20 @@ func (ix *index) addLinks(links []models.LinkRow) {
 		if r.BirthDate != nil {
 			rec.BirthDate = r.BirthDate.String()
 		}
-		if i < cached && *rec != was {
+		if *rec == was {
+			continue
+		}
+		if i < cached {
 			if ix.dirty == nil {
 				ix.dirty = map[int]bool{}
 			}
 			ix.dirty[i] = true
+		}
+		if known && r.BatchID > ix.since {
+			if ix.updated == nil {
+				ix.updated = map[int]bool{}
+			}
+			ix.updated[i] = true
 		}
 	}
 }
@@ -521,10 +543,13 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 		for i, p := range ix.assigned {
 			job.clusters[i] = i
 			switch {
-			case p == "" || relink[i]:
+			case p == "" || relink[i] || ix.updated[i]:
 				job.active[i] = true
-				if p == "" {
+				switch {
+				case p == "":
 					res.New++
+				case ix.updated[i]:
+					res.Updated++
 				}
 			default:
 				if f, ok := first[p]; ok {
