@@ -169,15 +169,19 @@ func (w *cacheWriter) flushEntry() error {
 	return nil
 }
 
-// record writes source i with its details r, prepared as p.
-func (w *cacheWriter) record(i int, s *source, r *Record, p *prepared) error {
-	w.encodeRecord(i, s, r, p)
+// record writes source i with its details (raw, the block read from the
+// cache, or r when raw is "") prepared as p.
+func (w *cacheWriter) record(i int, s *source, r *Record, raw string, p *prepared) error {
+	w.encodeRecord(i, s, r, raw, p)
 	w.records++
 	return w.flushEntry()
 }
 
-// encodeRecord appends the entry of source i to the buffer.
-func (w *cacheWriter) encodeRecord(i int, s *source, r *Record, p *prepared) {
+// encodeRecord appends the entry of source i to the buffer. The details
+// as sent are one length-prefixed block, so that a reader can keep it
+// undecoded until it needs it (few runs look at more than the prepared
+// details of earlier patients).
+func (w *cacheWriter) encodeRecord(i int, s *source, r *Record, raw string, p *prepared) {
 	w.uvarint(uint64(i))
 	var flags byte
 	if p.nhsUsable {
@@ -187,24 +191,58 @@ func (w *cacheWriter) encodeRecord(i int, s *source, r *Record, p *prepared) {
 	w.uvarint(uint64(len(s.feed)))
 	w.str(s.id)
 	w.str(s.ingestID)
-	for _, f := range recordFields(r) {
-		w.str(*f)
+	if raw == "" {
+		raw = encodeRaw(r)
 	}
+	w.str(raw)
 	for _, f := range preparedFields(p) {
 		w.str(*f)
 	}
 	w.uvarint(uint64(uint32(p.dobDay)))
 }
 
-// assignment writes the person of a source whose ingest id is ingest: 0
-// for the ingest id itself, else the id's length plus one and the id.
-func (w *cacheWriter) assignment(ingest, person string) error {
+// encodeRaw encodes a record's details as a raw block.
+func encodeRaw(r *Record) string {
+	var w cacheWriter
+	for _, f := range recordFields(r) {
+		w.str(*f)
+	}
+	return string(w.buf)
+}
+
+// decodeRaw decodes a raw block checked by checkRaw into r.
+func decodeRaw(raw string, r *Record) {
+	d := &cacheDecoder{s: raw}
+	for _, f := range recordFields(r) {
+		*f = d.str()
+	}
+}
+
+// checkRaw reports whether a raw block holds exactly its fields, without
+// building them, so that decodeRaw cannot fail later.
+func checkRaw(raw string) bool {
+	d := &cacheDecoder{s: raw}
+	for range len(recordFields(&Record{})) {
+		n := d.uvarint()
+		if d.err != nil || n > uint64(len(d.s)-d.off) {
+			return false
+		}
+		d.off += int(n)
+	}
+	return d.off == len(d.s)
+}
+
+// assignment writes the person of source i, whose ingest id is ingest and
+// whose cluster's smallest index is rep: 0 for the ingest id itself, else
+// the id's length plus one and the id; then i - rep.
+func (w *cacheWriter) assignment(i int, ingest, person string, rep int) error {
 	if person == ingest && person != "" {
 		w.uvarint(0)
 	} else {
 		w.uvarint(uint64(len(person)) + 1)
 		w.buf = append(w.buf, person...)
 	}
+	w.uvarint(uint64(i - rep))
 	w.records++
 	if len(w.buf) < 4096 {
 		return nil
@@ -311,11 +349,15 @@ func (d *cacheDecoder) str() string {
 // cachedIndex is what the cache holds: the sources in index order, their
 // details and prepared details, and their persons.
 type cachedIndex struct {
-	state    cacheStateFile
-	sources  []source
-	recs     []Record
+	state   cacheStateFile
+	sources []source
+	// raw[i] is source i's details, still encoded (decodeRaw).
+	raw      []string
 	prep     []prepared
 	assigned []string
+	// rep[i] is the smallest index of source i's cluster, which is its
+	// person's: an incremental run starts from these clusters.
+	rep []int32
 }
 
 // readCache reads the cache state and the files it names, given the lake
@@ -344,7 +386,7 @@ func readCache(dir string, links, persons []string) (*cachedIndex, error) {
 	n := st.Sources
 	extra := n/8 + 1024
 	c.sources = make([]source, n, n+extra)
-	c.recs = make([]Record, n, n+extra)
+	c.raw = make([]string, n)
 	c.prep = make([]prepared, n, n+extra)
 	seen := make([]bool, n)
 	// The base parts hold different sources: decode them in parallel.
@@ -367,6 +409,7 @@ func readCache(dir string, links, persons []string) (*cachedIndex, error) {
 		return nil, err
 	}
 	c.assigned = make([]string, n, n+extra)
+	c.rep = make([]int32, n)
 	d := &cacheDecoder{s: text}
 	for i := range n {
 		switch k := d.uvarint(); {
@@ -378,6 +421,14 @@ func readCache(dir string, links, persons []string) (*cachedIndex, error) {
 		default:
 			c.assigned[i] = d.s[d.off : d.off+int(k-1)]
 			d.off += int(k - 1)
+		}
+		back := d.uvarint()
+		if d.err == nil && back > uint64(i) {
+			d.err = fmt.Errorf("cluster representative %d before the first source", int64(i)-int64(back))
+		}
+		c.rep[i] = int32(i - int(back))
+		if d.err == nil && c.assigned[c.rep[i]] != c.assigned[i] {
+			d.err = fmt.Errorf("source %d's cluster representative %d has another person", i, c.rep[i])
 		}
 		if d.err != nil {
 			return nil, fmt.Errorf("%s entry %d: %w", st.Assignments.Name, i, d.err)
@@ -422,11 +473,12 @@ func (c *cachedIndex) decodeRecord(d *cacheDecoder, seen []bool) error {
 		return fmt.Errorf("feed length %d of source id %q", feedLen, id)
 	}
 	ingest := d.str()
-	// Decoded in place: a failure discards the whole cache.
-	r, p := &c.recs[i], &c.prep[i]
-	for _, f := range recordFields(r) {
-		*f = d.str()
+	raw := d.str()
+	if d.err == nil && !checkRaw(raw) {
+		return fmt.Errorf("source %q: malformed details", id)
 	}
+	// Decoded in place: a failure discards the whole cache.
+	p := &c.prep[i]
 	for _, f := range preparedFields(p) {
 		*f = d.str()
 	}
@@ -435,9 +487,8 @@ func (c *cachedIndex) decodeRecord(d *cacheDecoder, seen []bool) error {
 		return d.err
 	}
 	p.nhsUsable = flags&flagNHSUsable != 0
-	r.ID = id
 	c.sources[i] = source{id: id, feed: id[:feedLen], localID: id[feedLen+1:], ingestID: ingest}
-	seen[i] = true
+	c.raw[i], seen[i] = raw, true
 	return nil
 }
 

@@ -77,8 +77,8 @@ func sameIndex(t *testing.T, f *mpiFixture, wantCache bool) *index {
 		t.Fatalf("sources differ: %d through the cache, %d from the lake", len(got.sources), len(want.sources))
 	}
 	for i := range want.recs {
-		if got.recs[i] != want.recs[i] {
-			t.Errorf("source %s details %+v through the cache, %+v from the lake", want.sources[i].id, got.recs[i], want.recs[i])
+		if *got.rec(i) != want.recs[i] {
+			t.Errorf("source %s details %+v through the cache, %+v from the lake", want.sources[i].id, *got.rec(i), want.recs[i])
 		}
 		if got.assigned[i] != want.assigned[i] {
 			t.Errorf("source %s person %q through the cache, %q from the lake", want.sources[i].id, got.assigned[i], want.assigned[i])
@@ -349,5 +349,52 @@ func TestRun_UpdatedDetailsLinkAgain(t *testing.T) {
 				t.Errorf("the next run relinked %d updated patients again", res.Updated)
 			}
 		})
+	}
+}
+
+// TestPresetClusters_RepresentativesMatchPersons: the clusters an
+// incremental run starts from are the same from the cache's
+// representatives as from grouping person ids, whichever sources are
+// active (representatives among them).
+func TestPresetClusters_RepresentativesMatchPersons(t *testing.T) {
+	f := newMPIFixture(t)
+	rows := f.population(60)
+	// Three sources for some people: clusters larger than pairs.
+	for i := 0; i < 60; i += 7 {
+		r := rows[2*i]
+		r.Feed, r.LocalID = "hl7v2", "H"+r.LocalID
+		rows = append(rows, r)
+	}
+	commitRows(f, LinksDir, rows...)
+	f.run(false)
+	ix, err := loadIndex(f.lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.rep == nil {
+		t.Fatal("no cluster representatives from the cache")
+	}
+	sizes := map[int32]int{}
+	for _, r := range ix.rep {
+		sizes[r]++
+	}
+	if sizes[ix.rep[0]] < 2 {
+		t.Fatalf("source 0 alone in its cluster: the test needs shared clusters")
+	}
+	n := len(ix.sources)
+	for _, every := range []int{1, 2, 3, 5, n + 1} {
+		active := make([]bool, n)
+		for i := 0; i < n; i += every {
+			active[i] = true
+		}
+		fromRep, fromIDs := make([]int, n), make([]int, n)
+		ix.presetClusters(fromRep, active)
+		rep := ix.rep
+		ix.rep = nil
+		ix.presetClusters(fromIDs, active)
+		ix.rep = rep
+		if !slices.Equal(fromRep, fromIDs) {
+			t.Errorf("every %d active: clusters from representatives %v, from person ids %v", every, fromRep[:12], fromIDs[:12])
+		}
 	}
 }

@@ -97,8 +97,15 @@ func SourceID(feed, localID string) string { return feed + "/" + localID }
 // index is the master person index as read from the lake.
 type index struct {
 	sources []source
-	// recs[i] is source i's details as linkage compares them.
+	// recs[i] is source i's details as linkage compares them; for
+	// sources read from the cache, raw[i] holds them still encoded until
+	// rec(i) decodes them.
 	recs []Record
+	raw  []string
+	// rep[i], from the cache, is the smallest index of source i's
+	// cluster after the last run; nil when the lake has changed
+	// assignments since.
+	rep []int32
 	// prep holds the prepared details of the first sources, read from
 	// the index cache (nil without it), except those whose details
 	// changed since (dirty).
@@ -204,6 +211,9 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 		ix.since = persons[len(persons)-1].BatchID
 	}
 	ix.addLinks(links)
+	if len(persons) > 0 {
+		ix.rep = nil // assignments changed since the cache
+	}
 	var id []byte // the lookup key, built without allocating a string
 	for _, p := range persons {
 		id = append(append(append(id[:0], p.Feed...), '/'), p.LocalID...)
@@ -252,7 +262,10 @@ func loadIndex(lk *lake.Lake) (*index, error) {
 // useCache starts the index from the cache's.
 func (ix *index) useCache(c *cachedIndex) {
 	ix.cache, ix.cached, ix.since = &c.state, len(c.sources), c.state.Run
-	ix.sources, ix.recs, ix.prep, ix.assigned = c.sources, c.recs, c.prep, c.assigned
+	ix.sources, ix.raw, ix.prep, ix.assigned, ix.rep = c.sources, c.raw, c.prep, c.assigned, c.rep
+	// Decoded when needed: the pages of records never looked at are
+	// never touched.
+	ix.recs = make([]Record, len(c.sources), cap(c.sources))
 	ix.byID = make(map[string]int, cap(c.sources))
 	for i := range ix.sources {
 		ix.byID[ix.sources[i].id] = i
@@ -281,7 +294,7 @@ func (ix *index) addLinks(links []models.LinkRow) {
 		}
 		// Later rows add what earlier ones lacked (an NHS number that
 		// arrived later).
-		rec := &ix.recs[i]
+		rec := ix.rec(i)
 		was := *rec
 		if r.NHSNumber != "" && (rec.NHSNumber == "" || usable(models.NHSNumberStatus(r.NHSNumberStatus))) {
 			rec.NHSNumber, rec.NHSStatus = r.NHSNumber, models.NHSNumberStatus(r.NHSNumberStatus)
@@ -310,6 +323,68 @@ func (ix *index) addLinks(links []models.LinkRow) {
 				ix.updated = map[int]bool{}
 			}
 			ix.updated[i] = true
+		}
+	}
+}
+
+// rec returns source i's details, decoding them from the cache if need be.
+func (ix *index) rec(i int) *Record {
+	if i < len(ix.raw) && ix.raw[i] != "" {
+		decodeRaw(ix.raw[i], &ix.recs[i])
+		ix.recs[i].ID, ix.raw[i] = ix.sources[i].id, ""
+	}
+	return &ix.recs[i]
+}
+
+// rawOf returns source i's details as the cache encoded them, "" once
+// decoded (or never cached).
+func (ix *index) rawOf(i int) string {
+	if i < len(ix.raw) {
+		return ix.raw[i]
+	}
+	return ""
+}
+
+// presetClusters sets clusters[i], for each source not active, to the
+// smallest index of a source that is not active with the same person:
+// the earlier clusters an incremental run starts from. With the cache's
+// cluster representatives that needs no map of every person id.
+func (ix *index) presetClusters(clusters []int, active []bool) {
+	if ix.rep != nil {
+		// A representative that is active now leaves its cluster: the
+		// smallest member that is not takes its place.
+		var moved map[int32]int
+		for i := range clusters {
+			clusters[i] = i
+			if active[i] {
+				continue
+			}
+			r := ix.rep[i]
+			if !active[r] {
+				clusters[i] = int(r)
+				continue
+			}
+			if nr, ok := moved[r]; ok {
+				clusters[i] = nr
+			} else {
+				if moved == nil {
+					moved = map[int32]int{}
+				}
+				moved[r] = i
+			}
+		}
+		return
+	}
+	first := make(map[string]int, len(ix.sources))
+	for i, p := range ix.assigned {
+		clusters[i] = i
+		if active[i] {
+			continue
+		}
+		if f, ok := first[p]; ok {
+			clusters[i] = f
+		} else {
+			first[p] = i
 		}
 	}
 }
@@ -355,7 +430,7 @@ func (ix *index) startCacheUpdate(lk *lake.Lake, batchID string, prep []prepared
 		u.files = append(u.files, w)
 		for k := lo; k < hi; k++ {
 			i := idx(k)
-			if err := w.record(i, &ix.sources[i], &ix.recs[i], &prep[i]); err != nil {
+			if err := w.record(i, &ix.sources[i], &ix.recs[i], ix.rawOf(i), &prep[i]); err != nil {
 				return err
 			}
 		}
@@ -385,15 +460,16 @@ func (ix *index) startCacheUpdate(lk *lake.Lake, batchID string, prep []prepared
 	return u, write("records-"+batchID+".bin", 0, len(changed), func(k int) int { return changed[k] })
 }
 
-// writeAssignments writes the person of every source after this run.
-func (u *cacheUpdate) writeAssignments(batchID string, sources []source, persons []string) error {
+// writeAssignments writes the person and cluster of every source after
+// this run.
+func (u *cacheUpdate) writeAssignments(batchID string, sources []source, persons []string, clusters []int) error {
 	w, err := newCacheWriter(u.dir, "assignments-"+batchID+".bin", assignMagic)
 	if err != nil {
 		return err
 	}
 	u.files = append(u.files, w)
 	for i := range sources {
-		if err := w.assignment(sources[i].ingestID, persons[i]); err != nil {
+		if err := w.assignment(i, sources[i].ingestID, persons[i], clusters[i]); err != nil {
 			return err
 		}
 	}
@@ -487,7 +563,7 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	}
 	if len(byNHS) > 0 {
 		for i, s := range ix.sources {
-			k := s.feed + "/" + ix.recs[i].NHSNumber
+			k := s.feed + "/" + ix.rec(i).NHSNumber
 			if _, ok := byNHS[k]; ok {
 				byNHS[k] = append(byNHS[k], i)
 			}
@@ -535,15 +611,12 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	}()
 	// Prepared, the records are all linkage needs: letting the source
 	// strings go lowers the peak memory of a large run.
-	job.recs, ix.recs = nil, nil
+	job.recs, ix.recs, ix.raw = nil, nil, nil
 	if !full {
-		// Earlier clusters stand; new and relinked sources are active.
-		first := make(map[string]int, len(ix.sources))
-		job.clusters = make([]int, len(ix.sources))
+		// Earlier clusters stand; new, updated and relinked sources are
+		// active.
 		for i, p := range ix.assigned {
-			job.clusters[i] = i
-			switch {
-			case p == "" || relink[i] || ix.updated[i]:
+			if p == "" || relink[i] || ix.updated[i] {
 				job.active[i] = true
 				switch {
 				case p == "":
@@ -551,14 +624,10 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 				case ix.updated[i]:
 					res.Updated++
 				}
-			default:
-				if f, ok := first[p]; ok {
-					job.clusters[i] = f
-				} else {
-					first[p] = i
-				}
 			}
 		}
+		job.clusters = make([]int, len(ix.sources))
+		ix.presetClusters(job.clusters, job.active)
 	} else {
 		for _, p := range ix.assigned {
 			if p == "" {
@@ -576,7 +645,7 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	persons, merges := ix.assignIDs(lr)
 	res.Merges = len(merges)
 	if cache != nil {
-		if err := cache.writeAssignments(o.BatchID, ix.sources, persons); err != nil {
+		if err := cache.writeAssignments(o.BatchID, ix.sources, persons, lr.Cluster); err != nil {
 			log.Warn("index cache not updated", "err", err)
 			cache.discard()
 			cache = nil
