@@ -227,9 +227,6 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 			return res, fmt.Errorf("ingest %s: %w", fr.Path, err)
 		}
 	}
-	if err := sink.flushIndex(ix.Pending()); err != nil {
-		return res, err
-	}
 	if n := len(opts.Replaces); n > 0 {
 		in := res.Files[todo[0].result]
 		if in.Read != int64(n) {
@@ -301,21 +298,45 @@ func newBatchID(t time.Time) (string, error) {
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
 }
 
-// loadIndex reads the master person index committed by earlier batches.
+// loadIndex reads the master person index committed by earlier batches:
+// only the columns linking needs, indexChunk rows at a time, so that
+// loading holds little more than the index itself.
 func loadIndex(lk *lake.Lake) (*link.Index, error) {
 	ix := link.NewIndex()
 	files, err := lk.Files(mpiDir)
 	if err != nil {
 		return nil, err
 	}
+	buf := make([]link.Entry, indexChunk)
 	for _, f := range files {
-		rows, err := parquet.ReadFile[models.LinkRow](f)
-		if err != nil {
+		if err := loadIndexFile(ix, f, buf); err != nil {
 			return nil, fmt.Errorf("master person index %s: %w", f, err)
 		}
-		ix.Load(rows)
 	}
 	return ix, nil
+}
+
+// indexChunk is the number of index entries loadIndex decodes at a time.
+const indexChunk = 4096
+
+func loadIndexFile(ix *link.Index, path string, buf []link.Entry) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := parquet.NewGenericReader[link.Entry](f)
+	defer r.Close()
+	for {
+		n, err := r.Read(buf)
+		ix.Load(buf[:n])
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // hash computes the file's SHA-256 and size.

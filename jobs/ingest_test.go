@@ -460,3 +460,58 @@ func TestIngest_KeepsTheDecileOfTheLSOAAndTheEndOfRegistration(t *testing.T) {
 		t.Errorf("deciles %v and registration ends %v, want [3 0 0] and [2024-05-31]", deciles, ended)
 	}
 }
+
+func TestIngest_LaterBatchLinksThroughThePersistedIndex(t *testing.T) {
+	dir := t.TempDir()
+	opts := synth.DefaultOptions()
+	opts.People, opts.Seed, opts.OutDir = 300, 3, filepath.Join(dir, "feeds")
+	if _, err := synth.Generate(context.Background(), opts, nil); err != nil {
+		t.Fatal(err)
+	}
+	lk, key := newLakeAndKey(t, filepath.Join(dir, "lake"))
+	var results []IngestResult
+	for _, feed := range []string{"gp", "fhir"} {
+		res, err := Ingest(context.Background(), lk, IngestOptions{Paths: []string{filepath.Join(opts.OutDir, feed)}, Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, res)
+	}
+	files, err := lk.Files(mpiDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byBatch := map[string][]models.LinkRow{}
+	sources := map[string]bool{}
+	for _, f := range files {
+		rows, err := parquet.ReadFile[models.LinkRow](f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			byBatch[r.BatchID] = append(byBatch[r.BatchID], r)
+			sources[r.Feed+"/"+r.LocalID] = true
+		}
+	}
+	first, second := results[0], results[1]
+	for _, res := range results {
+		if n := int64(len(byBatch[res.BatchID])); n != res.Rows["mpi"] || n == 0 {
+			t.Errorf("batch %s: %d index entries in the lake, %d counted", res.BatchID, n, res.Rows["mpi"])
+		}
+	}
+	if s := second.Link; s.Records == 0 || s.ByNHSNumber < s.Records*9/10 || s.IndexedSources != len(sources) {
+		t.Errorf("second batch: %+v; want most FHIR patients joined through GP NHS numbers and %d sources indexed", s, len(sources))
+	}
+	people := map[string]bool{}
+	for _, r := range byBatch[first.BatchID] {
+		people[r.PersonID] = true
+	}
+	for _, r := range byBatch[second.BatchID] {
+		if r.Method == models.LinkByNHSNumber && !people[r.PersonID] {
+			t.Errorf("%s/%s joined %s by NHS number, which the first batch never made", r.Feed, r.LocalID, r.PersonID)
+		}
+		if r.GivenName == "" || r.BirthDate == nil {
+			t.Errorf("%s/%s: index entry without the details linkage compares: %+v", r.Feed, r.LocalID, r)
+		}
+	}
+}

@@ -107,11 +107,20 @@ func (s *batchSink) startFile(f models.Feed) { s.feed = f }
 func (s *batchSink) Record(r models.Record) error {
 	s.handled++
 	if p, ok := r.(*models.PatientRecord); ok {
-		id, err := s.ix.Link(p, s.batchID)
+		l, err := s.ix.Link(p)
 		if err != nil {
 			return err
 		}
-		return s.writePerson(p, s.personKey(id))
+		if l.Added() {
+			// Persisted as it is made, in the same batch: held until the
+			// end, the entries (with the details linkage compares) were the
+			// largest part of an ingest's memory.
+			s.rows["mpi"]++
+			if err := lake.Append(s.b, mpiDir, l.Row(p, s.batchID)); err != nil {
+				return err
+			}
+		}
+		return s.writePerson(p, s.personKey(l.PersonID))
 	}
 	if u, ok := r.(*models.Unread); ok {
 		s.rows["unread"]++
@@ -180,15 +189,6 @@ func (s *batchSink) resolveDeferred() (map[string]int64, error) {
 	}
 	s.deferred = nil
 	return moved, nil
-}
-
-// flushIndex persists the master person index entries made by this batch.
-func (s *batchSink) flushIndex(rows []models.LinkRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	s.rows["mpi"] += int64(len(rows))
-	return lake.Append(s.b, mpiDir, rows...)
 }
 
 func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {

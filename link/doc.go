@@ -5,8 +5,10 @@
 // so that every lake row can be keyed at once: a record joins an existing
 // person when the same source patient was seen before or when it carries
 // a Modulus-11-valid NHS number the index already holds; otherwise it gets
-// an id of its own ("unmatched"). Index.Pending rows, with the details
-// probabilistic linkage compares, are persisted in the same atomic batch.
+// an id of its own ("unmatched"). Each entry Link adds (Linked.Row, with
+// the details probabilistic linkage compares) is written to the batch as it
+// is made and persisted in the same atomic commit; the Index keeps only
+// fixed-size keys, so its memory is a small, constant cost per patient.
 //
 // Run ("pophealth link") then links the whole index: usable NHS numbers
 // first (checked against the other details), Fellegi-Sunter match weights
