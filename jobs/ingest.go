@@ -13,8 +13,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/ingest/feed"
 	"github.com/pophealth/pophealth/lake"
@@ -299,23 +297,6 @@ func newBatchID(t time.Time) (string, error) {
 		return "", fmt.Errorf("batch id: %w", err)
 	}
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
-}
-
-// loadIndex reads the master person index committed by earlier batches.
-func loadIndex(lk *lake.Lake) (*link.Index, error) {
-	ix := link.NewIndex()
-	files, err := lk.Files(mpiDir)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		rows, err := parquet.ReadFile[models.LinkRow](f)
-		if err != nil {
-			return nil, fmt.Errorf("master person index %s: %w", f, err)
-		}
-		ix.Load(rows)
-	}
-	return ix, nil
 }
 
 // hash computes the file's SHA-256 and size.
