@@ -246,7 +246,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 
 	res.BatchID = batchID
 	res.Link = ix.Stats()
-	res.Rows = sink.rows
+	res.Rows = sink.rowCounts()
 	res.Deprivation = sink.dep
 	if d := sink.dep; d.Unmatched > 0 {
 		log.Warn("patient records with an LSOA the deprivation lookup does not hold have no deprivation decile",
