@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -369,14 +370,26 @@ func (b *Batch) step(s commitStep) error {
 	return fmt.Errorf("lake: batch %s stopped at %s: %w", b.id, s, err)
 }
 
-// syncAll fsyncs every directory the batch changed.
+// syncAll fsyncs every directory the batch changed, several at a time.
 func (b *Batch) syncAll() error {
-	for dir := range b.syncDirs {
-		if err := syncDir(dir); err != nil {
-			return fmt.Errorf("lake: batch %s: %w", b.id, err)
-		}
+	dirs := make(chan string)
+	errs := make([]error, syncConcurrency)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			for dir := range dirs {
+				if err := syncDir(dir); err != nil && errs[i] == nil {
+					errs[i] = fmt.Errorf("lake: batch %s: %w", b.id, err)
+				}
+			}
+		})
 	}
-	return nil
+	for dir := range b.syncDirs {
+		dirs <- dir
+	}
+	close(dirs)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // mkdirs creates rel's missing directories, remembering their parents for

@@ -70,7 +70,18 @@ type encoder struct {
 	failing atomic.Bool // set once err is, so Append checks without locking
 	mu      sync.Mutex
 	err     error
+
+	// syncs counts the finished files being fsynced and closed by
+	// goroutines of their own (at most syncSlots at a time), so that the
+	// encoder goes on to the next file meanwhile: a batch finishes
+	// hundreds of partition files at commit, and their fsyncs one after
+	// another were most of the commit's time on a busy disk.
+	syncs     sync.WaitGroup
+	syncSlots chan struct{}
 }
+
+// syncConcurrency bounds the fsyncs in flight.
+const syncConcurrency = 8
 
 type encoderJob struct {
 	run     func() error
@@ -78,7 +89,10 @@ type encoderJob struct {
 }
 
 func startEncoder(depth int, maxOpenRows, maxFileRows int64) *encoder {
-	e := &encoder{jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows, maxFileRows: maxFileRows}
+	e := &encoder{
+		jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows, maxFileRows: maxFileRows,
+		syncSlots: make(chan struct{}, syncConcurrency),
+	}
 	go e.loop()
 	return e
 }
@@ -94,12 +108,38 @@ func (e *encoder) loop() {
 			continue
 		}
 		if err := job.run(); err != nil {
-			e.mu.Lock()
-			e.err = err
-			e.mu.Unlock()
-			e.failing.Store(true)
+			e.fail(err)
 		}
 	}
+}
+
+// fail records err unless an earlier error was.
+func (e *encoder) fail(err error) {
+	e.mu.Lock()
+	if e.err == nil {
+		e.err = err
+	}
+	e.mu.Unlock()
+	e.failing.Store(true)
+}
+
+// syncClose fsyncs and closes a finished file on a goroutine of its own;
+// wait and stop wait for it, and a failure fails the batch.
+func (e *encoder) syncClose(f *os.File) {
+	e.syncSlots <- struct{}{}
+	e.syncs.Add(1)
+	go func() {
+		defer e.syncs.Done()
+		defer func() { <-e.syncSlots }()
+		if err := f.Sync(); err != nil {
+			f.Close()
+			e.fail(fmt.Errorf("fsync %s: %w", f.Name(), err))
+			return
+		}
+		if err := f.Close(); err != nil {
+			e.fail(fmt.Errorf("close %s: %w", f.Name(), err))
+		}
+	}()
 }
 
 // failed returns the first job error, if any.
@@ -128,6 +168,7 @@ func (e *encoder) wait() error {
 	barrier := make(chan struct{})
 	e.jobs <- encoderJob{barrier: barrier}
 	<-barrier
+	e.syncs.Wait()
 	return e.failed()
 }
 
@@ -169,10 +210,12 @@ func (e *encoder) bound() error {
 	return nil
 }
 
-// stop ends the goroutine after the jobs already queued.
+// stop ends the goroutine after the jobs already queued, and waits for
+// the files it is fsyncing.
 func (e *encoder) stop() {
 	close(e.jobs)
 	<-e.done
+	e.syncs.Wait()
 }
 
 // chunkRows is the size of the chunks a directory's buffer is made of:
@@ -401,8 +444,9 @@ func (w *writer[T]) inFile() int64 { return w.rows }
 
 func (w *writer[T]) rotate() error { return w.closeFile() }
 
-// closeFile completes the open file (footer, fsync, close) under its
-// temporary name; it runs on the encoder.
+// closeFile completes the open file (footer, then fsync and close on a
+// goroutine of their own: see encoder.syncClose) under its temporary name;
+// it runs on the encoder.
 func (w *writer[T]) closeFile() error {
 	if w.pw == nil {
 		return nil
@@ -416,13 +460,7 @@ func (w *writer[T]) closeFile() error {
 	}
 	w.pw = nil
 	w.ended = true
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return fmt.Errorf("fsync %s: %w", w.temp, err)
-	}
-	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", w.temp, err)
-	}
+	e.syncClose(w.f)
 	w.done = append(w.done, DataFile{Path: w.final, Rows: w.rows, Bytes: w.out.n, SHA256: hex.EncodeToString(w.out.h.Sum(nil))})
 	w.rows = 0 // no file is open until the next rows arrive
 	return nil
