@@ -38,6 +38,9 @@ type Batch struct {
 	// syncDirs are directories whose entries this batch changed: the
 	// parents of directories it created and the directories of its files.
 	syncDirs map[string]bool
+	// madeDirs are directories known to exist, so that mkdirs tries only
+	// the new ones: a partition's parents are shared by its siblings.
+	madeDirs map[string]bool
 
 	err  error // first write failure; the batch can then only be aborted
 	done bool
@@ -106,6 +109,7 @@ func (l *Lake) Begin(batchID string) (*Batch, error) {
 		codec:    &zstd.Codec{Level: zstd.SpeedFastest},
 		writers:  map[string]fileWriter{},
 		syncDirs: map[string]bool{},
+		madeDirs: map[string]bool{},
 		enc:      startEncoder(l.cfg.queueDepth, l.cfg.maxOpenRows, l.cfg.maxFileRows),
 		pools:    map[reflect.Type]any{},
 		pages:    parquet.NewChunkBufferPool(l.cfg.pageChunkBytes),
@@ -399,12 +403,16 @@ func (b *Batch) mkdirs(rel string, perm fs.FileMode) error {
 	for _, part := range splitPath(rel) {
 		parent := dir
 		dir = filepath.Join(dir, part)
+		if b.madeDirs[dir] {
+			continue
+		}
 		switch err := os.Mkdir(dir, perm); {
 		case err == nil:
 			b.syncDirs[parent] = true
 		case !errors.Is(err, fs.ErrExist):
 			return err
 		}
+		b.madeDirs[dir] = true
 	}
 	return nil
 }
