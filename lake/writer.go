@@ -346,6 +346,10 @@ func (w *writer[T]) openFile() error {
 		parquet.WriteBufferSize(cfg.writeBufferBytes),
 		parquet.ColumnPageBuffers(b.pages),
 		parquet.DictionaryMaxBytes(cfg.dictionaryMaxBytes),
+		// Min and max per page go to the page index only, not also into
+		// every page header: readers (DuckDB) use the row groups' and the
+		// page index's, and working them out twice was a tenth of encoding.
+		parquet.DataPageStatistics(false),
 		parquet.KeyValueMetadata("pophealth.batch_id", b.id),
 	)
 	return nil
