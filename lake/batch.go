@@ -32,7 +32,7 @@ type Batch struct {
 	writers map[string]fileWriter // by directory
 	order   []string              // directories in the order first appended to
 	held    int64                 // rows buffered across writers, not yet handed to enc
-	enc     *encoder              // encodes and writes row groups on its own goroutine
+	encs    []*encoder            // encode and write row groups, each on its own goroutine
 	pools   map[reflect.Type]any  // a *chunkPool[T] per row type
 	pages   parquet.BufferPool    // the files' compressed pages of open row groups
 	// syncDirs are directories whose entries this batch changed: the
@@ -110,7 +110,7 @@ func (l *Lake) Begin(batchID string) (*Batch, error) {
 		writers:  map[string]fileWriter{},
 		syncDirs: map[string]bool{},
 		madeDirs: map[string]bool{},
-		enc:      startEncoder(l.cfg.queueDepth, l.cfg.maxOpenRows, l.cfg.maxFileRows),
+		encs:     startEncoders(l.cfg),
 		pools:    map[reflect.Type]any{},
 		pages:    parquet.NewChunkBufferPool(l.cfg.pageChunkBytes),
 	}, nil
@@ -168,9 +168,11 @@ func (b *Batch) usable() error {
 	case b.err != nil:
 		return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, b.err)
 	}
-	if err := b.enc.failed(); b.enc != nil && err != nil {
-		b.err = err
-		return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, err)
+	for _, e := range b.encs {
+		if err := e.failed(); err != nil {
+			b.err = err
+			return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, err)
+		}
 	}
 	return nil
 }
@@ -239,8 +241,10 @@ func (b *Batch) Commit(m Manifest) error {
 			return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
 		}
 	}
-	if err := b.enc.wait(); err != nil {
-		return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
+	for _, e := range b.encs {
+		if err := e.wait(); err != nil {
+			return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
+		}
 	}
 	for _, dir := range b.order {
 		for _, f := range b.writers[dir].results() {
@@ -349,10 +353,10 @@ func (b *Batch) release(cause error) error {
 // stopEncoder lets the encoder finish its queued jobs and ends it; after it
 // the batch's files are the caller's alone.
 func (b *Batch) stopEncoder() {
-	if b.enc != nil {
-		b.enc.stop()
-		b.enc = nil
+	for _, e := range b.encs {
+		e.stop()
 	}
+	b.encs = nil
 }
 
 // step runs the test hook, if any, at a boundary between Commit's steps. A

@@ -88,6 +88,17 @@ type encoderJob struct {
 	barrier chan struct{} // closed when reached, for wait
 }
 
+// startEncoders starts a batch's encoders, dividing cfg's bounds among
+// them.
+func startEncoders(cfg writerConfig) []*encoder {
+	n := max(1, cfg.encoders)
+	encs := make([]*encoder, n)
+	for i := range encs {
+		encs[i] = startEncoder(max(1, cfg.queueDepth/n), max(1, cfg.maxOpenRows/int64(n)), max(1, cfg.maxFileRows/int64(n)))
+	}
+	return encs
+}
+
 func startEncoder(depth int, maxOpenRows, maxFileRows int64) *encoder {
 	e := &encoder{
 		jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows, maxFileRows: maxFileRows,
@@ -283,6 +294,7 @@ type fileWriter interface {
 // open, to the encoder's.
 type writer[T any] struct {
 	b        *Batch
+	enc      *encoder // the one goroutine that writes this directory's files
 	dir      string
 	filePerm fs.FileMode
 	pool     *chunkPool[T]
@@ -314,7 +326,8 @@ func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
 	if err := b.mkdirs(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
 	}
-	w := &writer[T]{b: b, dir: dir, filePerm: filePerm, pool: chunks[T](b)}
+	// Directories take turns among the encoders in the order they appear.
+	w := &writer[T]{b: b, enc: b.encs[len(b.writers)%len(b.encs)], dir: dir, filePerm: filePerm, pool: chunks[T](b)}
 	if err := w.openFile(); err != nil {
 		return nil, err
 	}
@@ -392,13 +405,13 @@ func (w *writer[T]) handoff() error {
 	}
 	w.b.held -= int64(w.n)
 	w.full, w.cur, w.n = nil, nil, 0
-	return w.b.enc.submit(func() error { return w.writeGroup(group) })
+	return w.enc.submit(func() error { return w.writeGroup(group) })
 }
 
 // writeGroup writes the chunks to the file's open row group, cutting it at
 // rowGroupRows, and recycles them; it runs on the encoder.
 func (w *writer[T]) writeGroup(group [][]T) error {
-	e, limit := w.b.enc, int64(w.b.l.cfg.rowGroupRows)
+	e, limit := w.enc, int64(w.b.l.cfg.rowGroupRows)
 	if !w.listed {
 		w.listed = true
 		e.files = append(e.files, w)
@@ -439,7 +452,7 @@ func (w *writer[T]) cut() error {
 	if err := w.pw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", w.final, err)
 	}
-	w.b.enc.openRows -= w.inGroup
+	w.enc.openRows -= w.inGroup
 	w.inGroup = 0
 	return nil
 }
@@ -455,7 +468,7 @@ func (w *writer[T]) closeFile() error {
 	if w.pw == nil {
 		return nil
 	}
-	e := w.b.enc
+	e := w.enc
 	e.openRows -= w.inGroup
 	e.fileRows -= w.rows
 	w.inGroup = 0
@@ -474,7 +487,7 @@ func (w *writer[T]) finish() error {
 	if err := w.handoff(); err != nil {
 		return err
 	}
-	return w.b.enc.submit(w.closeFile)
+	return w.enc.submit(w.closeFile)
 }
 
 func (w *writer[T]) results() []DataFile { return w.done }
