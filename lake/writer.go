@@ -33,7 +33,12 @@ import (
 //     compressed pages of the open row group in memory (a column chunk must
 //     be contiguous in the file). A row group is cut at rowGroupRows; when
 //     the open row groups of all files together pass maxOpenRows, the
-//     largest is cut early.
+//     largest is cut early. There are cfg.encoders encoder goroutines (two
+//     by default: encoding was half a GP ingest's work, too much for one
+//     goroutine on two cores); each directory belongs to one of them, in
+//     turn as directories appear, so a file's rows stay in order, and the
+//     bounds below are divided among them. A finished file's fsync and
+//     close run on goroutines of their own (syncClose).
 //
 // So memory is bounded by the rows buffered (maxHeldRows, as Go structs),
 // the buffers queued for the encoder, the open row groups (maxOpenRows,
