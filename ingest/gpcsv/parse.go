@@ -211,6 +211,33 @@ func (p *parser) plainRow() (fields []string, end int64, ok bool) {
 	if len(body) == 0 || bytes.IndexByte(body, '\r') >= 0 {
 		return nil, 0, false
 	}
+	if bytes.IndexByte(body, '"') < 0 {
+		// No quote, the usual row: the fields lie between the commas. A
+		// byte loop, as fields are short.
+		line := string(body) // one allocation, as csv.Reader makes per record
+		fields, start := p.fields[:0], 0
+		for i := 0; i < len(line); i++ {
+			if line[i] == ',' {
+				fields = append(fields, line[start:i])
+				start = i + 1
+			}
+		}
+		p.fields = append(fields, line[start:])
+	} else {
+		f, ok := p.splitQuoted(body)
+		if !ok {
+			return nil, 0, false
+		}
+		p.fields = f
+	}
+	p.stale = true
+	return p.fields, p.next + int64(len(raw)), true
+}
+
+// splitQuoted splits a line holding quotes as csv.Reader would, or returns
+// ok false for one csv.Reader must read: a quoted field that runs on to the
+// next line, or a quote it refuses.
+func (p *parser) splitQuoted(body []byte) (fields []string, ok bool) {
 	// The fields' text goes to rec, unquoted, and ends[i] is where field i
 	// ends in it.
 	rec, ends := p.rec[:0], p.ends[:0]
@@ -219,7 +246,7 @@ func (p *parser) plainRow() (fields []string, end int64, ok bool) {
 			for i++; ; {
 				j := bytes.IndexByte(body[i:], '"')
 				if j < 0 {
-					return nil, 0, false // the field runs on: csv.Reader's to read
+					return nil, false // the field runs on: csv.Reader's to read
 				}
 				rec = append(rec, body[i:i+j]...)
 				if i += j + 1; i < len(body) && body[i] == '"' {
@@ -230,7 +257,7 @@ func (p *parser) plainRow() (fields []string, end int64, ok bool) {
 				break
 			}
 			if i < len(body) && body[i] != ',' {
-				return nil, 0, false // text after the closing quote: malformed
+				return nil, false // text after the closing quote: malformed
 			}
 		} else {
 			j := bytes.IndexByte(body[i:], ',')
@@ -238,7 +265,7 @@ func (p *parser) plainRow() (fields []string, end int64, ok bool) {
 				j = len(body) - i
 			}
 			if bytes.IndexByte(body[i:i+j], '"') >= 0 {
-				return nil, 0, false // a quote inside a field: malformed
+				return nil, false // a quote inside a field: malformed
 			}
 			rec = append(rec, body[i:i+j]...)
 			i += j
@@ -259,9 +286,8 @@ func (p *parser) plainRow() (fields []string, end int64, ok bool) {
 		fields = append(fields, line[start:e])
 		start = e
 	}
-	p.rec, p.ends, p.fields = rec, ends, fields
-	p.stale = true
-	return fields, p.next + int64(len(raw)), true
+	p.rec, p.ends = rec, ends
+	return fields, true
 }
 
 // row handles one record: what csv.Reader.Read or plainRow returned, and
