@@ -13,8 +13,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/pophealth/pophealth/deprivation"
 	"github.com/pophealth/pophealth/ingest/feed"
 	"github.com/pophealth/pophealth/lake"
@@ -245,7 +243,7 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 
 	res.BatchID = batchID
 	res.Link = ix.Stats()
-	res.Rows = sink.rows
+	res.Rows = sink.rowCounts()
 	res.Deprivation = sink.dep
 	if d := sink.dep; d.Unmatched > 0 {
 		log.Warn("patient records with an LSOA the deprivation lookup does not hold have no deprivation decile",
@@ -296,47 +294,6 @@ func newBatchID(t time.Time) (string, error) {
 		return "", fmt.Errorf("batch id: %w", err)
 	}
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
-}
-
-// loadIndex reads the master person index committed by earlier batches:
-// only the columns linking needs, indexChunk rows at a time, so that
-// loading holds little more than the index itself.
-func loadIndex(lk *lake.Lake) (*link.Index, error) {
-	ix := link.NewIndex()
-	files, err := lk.Files(mpiDir)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]link.Entry, indexChunk)
-	for _, f := range files {
-		if err := loadIndexFile(ix, f, buf); err != nil {
-			return nil, fmt.Errorf("master person index %s: %w", f, err)
-		}
-	}
-	return ix, nil
-}
-
-// indexChunk is the number of index entries loadIndex decodes at a time.
-const indexChunk = 4096
-
-func loadIndexFile(ix *link.Index, path string, buf []link.Entry) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := parquet.NewGenericReader[link.Entry](f)
-	defer r.Close()
-	for {
-		n, err := r.Read(buf)
-		ix.Load(buf[:n])
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 // hash computes the file's SHA-256 and size.

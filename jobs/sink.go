@@ -46,7 +46,43 @@ type batchSink struct {
 	// lastPerson and lastKey cache the most recent pseudonym: feeds list a
 	// patient's records together, and the HMAC is the sink's largest cost.
 	lastPerson, lastKey string
+	// lastSubject is the most recent clinical record's subject that
+	// resolved to lastSubjectID: the index's source map costs a hash of the
+	// feed and id per record otherwise. A resolved subject never changes
+	// person within a batch.
+	lastSubject   sourceSubject
+	lastSubjectID string
+	// lastEncounter and lastEncounterKey cache the most recent encounter
+	// pseudonym: an HL7 v2 message's diagnoses and procedures name its
+	// visit.
+	lastEncounter    sourceSubject
+	lastEncounterKey string
+	// tableRows counts rows written per table (models.Tables order); the
+	// result's Rows map is built from it once, not updated per row.
+	tableRows [len(tableIndex)]int64
 }
+
+// sourceSubject is an identifier within one feed.
+type sourceSubject struct {
+	feed models.Feed
+	id   string
+}
+
+// tableIndex numbers the pseudonymised tables for batchSink.tableRows.
+var tableIndex = [...]models.Table{
+	models.TablePerson, models.TableEncounter, models.TableDiagnosis,
+	models.TableObservation, models.TableMedication, models.TableProcedure,
+}
+
+// Positions in tableIndex.
+const (
+	rowsPerson = iota
+	rowsEncounter
+	rowsDiagnosis
+	rowsObservation
+	rowsMedication
+	rowsProcedure
+)
 
 // partition identifies a lake directory of a pseudonymised table.
 type partition struct {
@@ -91,6 +127,30 @@ func (s *batchSink) dir(t models.Table, f models.Feed, d *models.Date) string {
 		s.dirs[p] = dir
 	}
 	return dir
+}
+
+// rowCounts returns the rows written per table or restricted dataset.
+func (s *batchSink) rowCounts() map[string]int64 {
+	for i, n := range s.tableRows {
+		if n > 0 {
+			s.rows[string(tableIndex[i])] += n
+		}
+	}
+	s.tableRows = [len(tableIndex)]int64{}
+	return s.rows
+}
+
+// resolve returns the person id of a clinical record's subject, if its
+// patient has been linked.
+func (s *batchSink) resolve(f models.Feed, subject string) (string, bool) {
+	if k := (sourceSubject{f, subject}); k == s.lastSubject && subject != "" {
+		return s.lastSubjectID, true
+	}
+	id, ok := s.ix.Resolve(f, subject)
+	if ok {
+		s.lastSubject, s.lastSubjectID = sourceSubject{f, subject}, id
+	}
+	return id, ok
 }
 
 // personKey returns the pseudonym of a person id.
@@ -138,7 +198,7 @@ func (s *batchSink) Record(r models.Record) error {
 			RetiredNHSNumber: m.RetiredNHSNumber, Event: "A40", RecordID: m.Ref.RecordID, BatchID: s.batchID,
 		})
 	}
-	id, ok := s.ix.Resolve(r.Source().Feed, r.Subject())
+	id, ok := s.resolve(r.Source().Feed, r.Subject())
 	if !ok {
 		s.deferred = append(s.deferred, deferredRecord{r, s.seqBase + s.handled})
 		return nil
@@ -165,7 +225,7 @@ func (s *batchSink) resolveDeferred() (map[string]int64, error) {
 	for _, d := range s.deferred {
 		r := d.rec
 		ref := *r.Source()
-		if id, ok := s.ix.Resolve(ref.Feed, r.Subject()); ok {
+		if id, ok := s.resolve(ref.Feed, r.Subject()); ok {
 			if err := s.write(r, s.personKey(id), d.seq); err != nil {
 				return nil, err
 			}
@@ -222,7 +282,7 @@ func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {
 			s.dep.Unmatched++
 		}
 	}
-	s.rows[string(models.TablePerson)]++
+	s.tableRows[rowsPerson]++
 	return lake.Append(s.b, s.dir(models.TablePerson, p.Ref.Feed, nil), row)
 }
 
@@ -231,36 +291,36 @@ func (s *batchSink) write(r models.Record, key string, seq int64) error {
 	ref := r.Source()
 	switch v := r.(type) {
 	case *models.Encounter:
-		s.rows[string(models.TableEncounter)]++
+		s.tableRows[rowsEncounter]++
 		date := v.Start
 		if date == nil {
 			date = v.End
 		}
 		return lake.Append(s.b, s.dir(models.TableEncounter, ref.Feed, date), models.EncounterRow{
-			PersonKey: key, EncounterKey: s.ps.EncounterKey(string(ref.Feed), v.EncounterID),
+			PersonKey: key, EncounterKey: s.encounterKey(ref.Feed, v.EncounterID),
 			Source: string(ref.Feed), BatchID: s.batchID, Event: v.Event, Class: v.Class,
 			AdmissionMethod: v.AdmissionMethod, StartDate: v.Start, EndDate: v.End, Cancelled: v.Cancelled, Seq: seq,
 		})
 	case *models.Diagnosis:
-		s.rows[string(models.TableDiagnosis)]++
+		s.tableRows[rowsDiagnosis]++
 		return lake.Append(s.b, s.dir(models.TableDiagnosis, ref.Feed, v.Date), models.DiagnosisRow{
 			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
 			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
 		})
 	case *models.Observation:
-		s.rows[string(models.TableObservation)]++
+		s.tableRows[rowsObservation]++
 		return lake.Append(s.b, s.dir(models.TableObservation, ref.Feed, v.Date), models.ObservationRow{
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
 			CodeSystem: string(v.System), Code: v.Code, Value: v.Value, Unit: v.Unit, EffectiveDate: v.Date,
 		})
 	case *models.Medication:
-		s.rows[string(models.TableMedication)]++
+		s.tableRows[rowsMedication]++
 		return lake.Append(s.b, s.dir(models.TableMedication, ref.Feed, v.Date), models.MedicationRow{
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
 			CodeSystem: string(v.System), Code: v.Code, AuthoredDate: v.Date,
 		})
 	case *models.Procedure:
-		s.rows[string(models.TableProcedure)]++
+		s.tableRows[rowsProcedure]++
 		return lake.Append(s.b, s.dir(models.TableProcedure, ref.Feed, v.Date), models.ProcedureRow{
 			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
 			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
@@ -276,5 +336,13 @@ func (s *batchSink) optionalEncounterKey(f models.Feed, encounterID string) stri
 	if encounterID == "" {
 		return ""
 	}
-	return s.ps.EncounterKey(string(f), encounterID)
+	return s.encounterKey(f, encounterID)
+}
+
+// encounterKey returns the pseudonym of a source's encounter id.
+func (s *batchSink) encounterKey(f models.Feed, encounterID string) string {
+	if k := (sourceSubject{f, encounterID}); k != s.lastEncounter || s.lastEncounterKey == "" {
+		s.lastEncounter, s.lastEncounterKey = k, s.ps.EncounterKey(string(f), encounterID)
+	}
+	return s.lastEncounterKey
 }

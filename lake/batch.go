@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -31,12 +32,15 @@ type Batch struct {
 	writers map[string]fileWriter // by directory
 	order   []string              // directories in the order first appended to
 	held    int64                 // rows buffered across writers, not yet handed to enc
-	enc     *encoder              // encodes and writes row groups on its own goroutine
+	encs    []*encoder            // encode and write row groups, each on its own goroutine
 	pools   map[reflect.Type]any  // a *chunkPool[T] per row type
 	pages   parquet.BufferPool    // the files' compressed pages of open row groups
 	// syncDirs are directories whose entries this batch changed: the
 	// parents of directories it created and the directories of its files.
 	syncDirs map[string]bool
+	// madeDirs are directories known to exist, so that mkdirs tries only
+	// the new ones: a partition's parents are shared by its siblings.
+	madeDirs map[string]bool
 
 	err  error // first write failure; the batch can then only be aborted
 	done bool
@@ -105,7 +109,8 @@ func (l *Lake) Begin(batchID string) (*Batch, error) {
 		codec:    &zstd.Codec{Level: zstd.SpeedFastest},
 		writers:  map[string]fileWriter{},
 		syncDirs: map[string]bool{},
-		enc:      startEncoder(l.cfg.queueDepth, l.cfg.maxOpenRows, l.cfg.maxFileRows),
+		madeDirs: map[string]bool{},
+		encs:     startEncoders(l.cfg),
 		pools:    map[reflect.Type]any{},
 		pages:    parquet.NewChunkBufferPool(l.cfg.pageChunkBytes),
 	}, nil
@@ -163,9 +168,11 @@ func (b *Batch) usable() error {
 	case b.err != nil:
 		return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, b.err)
 	}
-	if err := b.enc.failed(); b.enc != nil && err != nil {
-		b.err = err
-		return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, err)
+	for _, e := range b.encs {
+		if err := e.failed(); err != nil {
+			b.err = err
+			return fmt.Errorf("lake: batch %s failed earlier: %w", b.id, err)
+		}
 	}
 	return nil
 }
@@ -234,8 +241,10 @@ func (b *Batch) Commit(m Manifest) error {
 			return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
 		}
 	}
-	if err := b.enc.wait(); err != nil {
-		return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
+	for _, e := range b.encs {
+		if err := e.wait(); err != nil {
+			return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
+		}
 	}
 	for _, dir := range b.order {
 		for _, f := range b.writers[dir].results() {
@@ -344,10 +353,10 @@ func (b *Batch) release(cause error) error {
 // stopEncoder lets the encoder finish its queued jobs and ends it; after it
 // the batch's files are the caller's alone.
 func (b *Batch) stopEncoder() {
-	if b.enc != nil {
-		b.enc.stop()
-		b.enc = nil
+	for _, e := range b.encs {
+		e.stop()
 	}
+	b.encs = nil
 }
 
 // step runs the test hook, if any, at a boundary between Commit's steps. A
@@ -369,14 +378,26 @@ func (b *Batch) step(s commitStep) error {
 	return fmt.Errorf("lake: batch %s stopped at %s: %w", b.id, s, err)
 }
 
-// syncAll fsyncs every directory the batch changed.
+// syncAll fsyncs every directory the batch changed, several at a time.
 func (b *Batch) syncAll() error {
-	for dir := range b.syncDirs {
-		if err := syncDir(dir); err != nil {
-			return fmt.Errorf("lake: batch %s: %w", b.id, err)
-		}
+	dirs := make(chan string)
+	errs := make([]error, syncConcurrency)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			for dir := range dirs {
+				if err := syncDir(dir); err != nil && errs[i] == nil {
+					errs[i] = fmt.Errorf("lake: batch %s: %w", b.id, err)
+				}
+			}
+		})
 	}
-	return nil
+	for dir := range b.syncDirs {
+		dirs <- dir
+	}
+	close(dirs)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // mkdirs creates rel's missing directories, remembering their parents for
@@ -386,12 +407,16 @@ func (b *Batch) mkdirs(rel string, perm fs.FileMode) error {
 	for _, part := range splitPath(rel) {
 		parent := dir
 		dir = filepath.Join(dir, part)
+		if b.madeDirs[dir] {
+			continue
+		}
 		switch err := os.Mkdir(dir, perm); {
 		case err == nil:
 			b.syncDirs[parent] = true
 		case !errors.Is(err, fs.ErrExist):
 			return err
 		}
+		b.madeDirs[dir] = true
 	}
 	return nil
 }

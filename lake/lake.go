@@ -62,8 +62,12 @@ type writerConfig struct {
 	// maxHeldRows bounds the rows a batch buffers across all its files;
 	// beyond it the largest buffer is handed over early.
 	maxHeldRows int64
-	// queueDepth is the number of buffers that may wait for the encoder.
+	// queueDepth is the number of buffers that may wait for the encoders.
 	queueDepth int
+	// encoders is the number of encoder goroutines a batch's files are
+	// shared among (0 means 1); the bounds on open rows, rows in files and
+	// queued buffers are divided among them.
+	encoders int
 	// rowGroupRows is the largest Parquet row group.
 	rowGroupRows int
 	// maxOpenRows bounds the rows in the files' open row groups, held
@@ -88,6 +92,7 @@ func defaultWriterConfig() writerConfig {
 		handoffRows:        4 << 10,
 		maxHeldRows:        64 << 10,
 		queueDepth:         4,
+		encoders:           2,
 		rowGroupRows:       128 << 10,
 		maxOpenRows:        512 << 10,
 		maxFileRows:        4 << 20,

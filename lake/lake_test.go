@@ -266,56 +266,60 @@ func TestManifest_HoldsNoIdentifiers(t *testing.T) {
 }
 
 func TestAppend_RoundTripsRowsAcrossBoundedRowGroups(t *testing.T) {
-	root := t.TempDir()
-	l := mustOpen(t, root)
-	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 1 << 20, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
-	b := mustBegin(t, l, "B1")
-	const n = 57
-	dirs := sampleDirs()[:3]
-	var want [][]models.EncounterRow
-	want = make([][]models.EncounterRow, len(dirs))
-	for i := range n {
-		for d, dir := range dirs {
-			v := float64(i)
-			row := models.EncounterRow{PersonKey: fmt.Sprintf("p%d-%d", d, i), EncounterKey: fmt.Sprint(v), Source: "hl7v2", BatchID: "B1", Class: "inpatient", Cancelled: i%3 == 0}
-			if i%2 == 0 {
-				row.StartDate = models.Date(19000 + i).Ptr()
+	for _, encoders := range []int{1, 2} {
+		t.Run(fmt.Sprintf("encoders=%d", encoders), func(t *testing.T) {
+			root := t.TempDir()
+			l := mustOpen(t, root)
+			l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 1 << 20, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64, encoders: encoders}
+			b := mustBegin(t, l, "B1")
+			const n = 57
+			dirs := sampleDirs()[:3]
+			var want [][]models.EncounterRow
+			want = make([][]models.EncounterRow, len(dirs))
+			for i := range n {
+				for d, dir := range dirs {
+					v := float64(i)
+					row := models.EncounterRow{PersonKey: fmt.Sprintf("p%d-%d", d, i), EncounterKey: fmt.Sprint(v), Source: "hl7v2", BatchID: "B1", Class: "inpatient", Cancelled: i%3 == 0}
+					if i%2 == 0 {
+						row.StartDate = models.Date(19000 + i).Ptr()
+					}
+					want[d] = append(want[d], row)
+					must(t, Append(b, dir, row))
+					if b.held > l.cfg.maxHeldRows {
+						t.Fatalf("after %d rows the batch holds %d rows in memory, limit %d", i, b.held, l.cfg.maxHeldRows)
+					}
+				}
 			}
-			want[d] = append(want[d], row)
-			must(t, Append(b, dir, row))
-			if b.held > l.cfg.maxHeldRows {
-				t.Fatalf("after %d rows the batch holds %d rows in memory, limit %d", i, b.held, l.cfg.maxHeldRows)
+			must(t, b.Commit(sampleManifest("B1")))
+			if b.held != 0 {
+				t.Errorf("after commit the batch still counts %d rows held", b.held)
 			}
-		}
-	}
-	must(t, b.Commit(sampleManifest("B1")))
-	if b.held != 0 {
-		t.Errorf("after commit the batch still counts %d rows held", b.held)
-	}
-	for d, dir := range dirs {
-		files, err := l.Files(dir)
-		must(t, err)
-		if got := readRows[models.EncounterRow](t, files); fmt.Sprint(got) != fmt.Sprint(want[d]) {
-			t.Errorf("%s read back\n%v\nwant\n%v", dir, got, want[d])
-		}
-		f, err := os.Open(files[0])
-		must(t, err)
-		info, _ := f.Stat()
-		pf, err := parquet.OpenFile(f, info.Size())
-		must(t, err)
-		groups := pf.RowGroups()
-		if len(groups) < n/10 {
-			t.Errorf("%s has %d row groups, want at least %d", dir, len(groups), n/10)
-		}
-		for i, g := range groups {
-			if g.NumRows() > 10 {
-				t.Errorf("%s row group %d has %d rows, limit 10", dir, i, g.NumRows())
+			for d, dir := range dirs {
+				files, err := l.Files(dir)
+				must(t, err)
+				if got := readRows[models.EncounterRow](t, files); fmt.Sprint(got) != fmt.Sprint(want[d]) {
+					t.Errorf("%s read back\n%v\nwant\n%v", dir, got, want[d])
+				}
+				f, err := os.Open(files[0])
+				must(t, err)
+				info, _ := f.Stat()
+				pf, err := parquet.OpenFile(f, info.Size())
+				must(t, err)
+				groups := pf.RowGroups()
+				if len(groups) < n/10 {
+					t.Errorf("%s has %d row groups, want at least %d", dir, len(groups), n/10)
+				}
+				for i, g := range groups {
+					if g.NumRows() > 10 {
+						t.Errorf("%s row group %d has %d rows, limit 10", dir, i, g.NumRows())
+					}
+				}
+				if v, _ := pf.Lookup("pophealth.batch_id"); v != "B1" {
+					t.Errorf("%s metadata pophealth.batch_id = %q, want B1", dir, v)
+				}
+				f.Close()
 			}
-		}
-		if v, _ := pf.Lookup("pophealth.batch_id"); v != "B1" {
-			t.Errorf("%s metadata pophealth.batch_id = %q, want B1", dir, v)
-		}
-		f.Close()
+		})
 	}
 }
 
@@ -483,62 +487,66 @@ func TestCommit_EncoderWriteFailureRollsBackTheBatch(t *testing.T) {
 }
 
 func TestAppend_ContinuesInNewFilesWhenOpenFilesHoldTooManyRows(t *testing.T) {
-	root := t.TempDir()
-	l := mustOpen(t, root)
-	l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 30, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64}
-	b := mustBegin(t, l, "B1")
-	dirs := sampleDirs()[1:3]
-	want := make([][]models.EncounterRow, len(dirs))
-	for i := range 100 {
-		for d, dir := range dirs {
-			if d == 1 && i >= 40 && i < 80 {
-				continue // a finished file waits while another fills up
+	for _, encoders := range []int{1, 2} {
+		t.Run(fmt.Sprintf("encoders=%d", encoders), func(t *testing.T) {
+			root := t.TempDir()
+			l := mustOpen(t, root)
+			l.cfg = writerConfig{handoffRows: 4, maxHeldRows: 15, queueDepth: 1, rowGroupRows: 10, maxOpenRows: 25, maxFileRows: 30, pageBufferBytes: 256, writeBufferBytes: 256, pageChunkBytes: 4096, dictionaryMaxBytes: 64, encoders: encoders}
+			b := mustBegin(t, l, "B1")
+			dirs := sampleDirs()[1:3]
+			want := make([][]models.EncounterRow, len(dirs))
+			for i := range 100 {
+				for d, dir := range dirs {
+					if d == 1 && i >= 40 && i < 80 {
+						continue // a finished file waits while another fills up
+					}
+					row := models.EncounterRow{PersonKey: fmt.Sprintf("p%d-%d", d, i), EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}
+					want[d] = append(want[d], row)
+					must(t, Append(b, dir, row))
+				}
 			}
-			row := models.EncounterRow{PersonKey: fmt.Sprintf("p%d-%d", d, i), EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}
-			want[d] = append(want[d], row)
-			must(t, Append(b, dir, row))
-		}
-	}
-	must(t, b.Commit(sampleManifest("B1")))
-	m, ok, err := l.manifest("B1")
-	must(t, err)
-	if !ok {
-		t.Fatal("no manifest")
-	}
-	if got := m.Counts["pseudo/encounter"]; got != 160 {
-		t.Errorf("manifest counts %d encounter rows, want 160", got)
-	}
-	for d, dir := range dirs {
-		files, err := l.Files(dir)
-		must(t, err)
-		if len(files) < len(want[d])/30 {
-			t.Errorf("%s: %d files, want at least %d (open files hold at most 30 rows)", dir, len(files), len(want[d])/30)
-		}
-		names := map[string]bool{}
-		for _, f := range files {
-			names[filepath.Base(f)] = true
-		}
-		for i := range len(files) {
-			name := "part-B1.parquet"
-			if i > 0 {
-				name = fmt.Sprintf("part-B1.%d.parquet", i)
+			must(t, b.Commit(sampleManifest("B1")))
+			m, ok, err := l.manifest("B1")
+			must(t, err)
+			if !ok {
+				t.Fatal("no manifest")
 			}
-			if !names[name] {
-				t.Errorf("%s: no file %s among %v", dir, name, files)
+			if got := m.Counts["pseudo/encounter"]; got != 160 {
+				t.Errorf("manifest counts %d encounter rows, want 160", got)
 			}
-		}
-		// Files are listed by name, so compare the rows as sets.
-		keys := func(rows []models.EncounterRow) []string {
-			var k []string
-			for _, r := range rows {
-				k = append(k, r.PersonKey)
+			for d, dir := range dirs {
+				files, err := l.Files(dir)
+				must(t, err)
+				if len(files) < len(want[d])/30 {
+					t.Errorf("%s: %d files, want at least %d (open files hold at most 30 rows)", dir, len(files), len(want[d])/30)
+				}
+				names := map[string]bool{}
+				for _, f := range files {
+					names[filepath.Base(f)] = true
+				}
+				for i := range len(files) {
+					name := "part-B1.parquet"
+					if i > 0 {
+						name = fmt.Sprintf("part-B1.%d.parquet", i)
+					}
+					if !names[name] {
+						t.Errorf("%s: no file %s among %v", dir, name, files)
+					}
+				}
+				// Files are listed by name, so compare the rows as sets.
+				keys := func(rows []models.EncounterRow) []string {
+					var k []string
+					for _, r := range rows {
+						k = append(k, r.PersonKey)
+					}
+					slices.Sort(k)
+					return k
+				}
+				if got := readRows[models.EncounterRow](t, files); !slices.Equal(keys(got), keys(want[d])) {
+					t.Errorf("%s read back %d rows, want the %d appended", dir, len(got), len(want[d]))
+				}
 			}
-			slices.Sort(k)
-			return k
-		}
-		if got := readRows[models.EncounterRow](t, files); !slices.Equal(keys(got), keys(want[d])) {
-			t.Errorf("%s read back %d rows, want the %d appended", dir, len(got), len(want[d]))
-		}
+		})
 	}
 }
 
@@ -549,17 +557,18 @@ func TestWriter_FinishedFileCountsNoOpenRows(t *testing.T) {
 	defer b.Abort()
 	dir := sampleDirs()[1]
 	must(t, Append(b, dir, models.EncounterRow{PersonKey: "p", EncounterKey: "e", Source: "hl7v2", BatchID: "B1", Class: "inpatient"}))
-	must(t, b.enc.wait())
 	w := b.writers[dir]
+	enc := w.(*writer[models.EncounterRow]).enc
+	must(t, enc.wait())
 	var inFile, open int64
-	must(t, b.enc.submit(func() error {
+	must(t, enc.submit(func() error {
 		err := w.rotate()
 		inFile, open = w.inFile(), w.open()
 		return err
 	}))
-	must(t, b.enc.wait())
-	if inFile != 0 || open != 0 || b.enc.fileRows != 0 || b.enc.openRows != 0 {
+	must(t, enc.wait())
+	if inFile != 0 || open != 0 || enc.fileRows != 0 || enc.openRows != 0 {
 		t.Errorf("after rotate: file %d, open %d rows; encoder counts %d in files, %d open; want all 0 (bound would pick the finished file forever)",
-			inFile, open, b.enc.fileRows, b.enc.openRows)
+			inFile, open, enc.fileRows, enc.openRows)
 	}
 }

@@ -33,7 +33,12 @@ import (
 //     compressed pages of the open row group in memory (a column chunk must
 //     be contiguous in the file). A row group is cut at rowGroupRows; when
 //     the open row groups of all files together pass maxOpenRows, the
-//     largest is cut early.
+//     largest is cut early. There are cfg.encoders encoder goroutines (two
+//     by default: encoding was half a GP ingest's work, too much for one
+//     goroutine on two cores); each directory belongs to one of them, in
+//     turn as directories appear, so a file's rows stay in order, and the
+//     bounds below are divided among them. A finished file's fsync and
+//     close run on goroutines of their own (syncClose).
 //
 // So memory is bounded by the rows buffered (maxHeldRows, as Go structs),
 // the buffers queued for the encoder, the open row groups (maxOpenRows,
@@ -70,15 +75,40 @@ type encoder struct {
 	failing atomic.Bool // set once err is, so Append checks without locking
 	mu      sync.Mutex
 	err     error
+
+	// syncs counts the finished files being fsynced and closed by
+	// goroutines of their own (at most syncSlots at a time), so that the
+	// encoder goes on to the next file meanwhile: a batch finishes
+	// hundreds of partition files at commit, and their fsyncs one after
+	// another were most of the commit's time on a busy disk.
+	syncs     sync.WaitGroup
+	syncSlots chan struct{}
 }
+
+// syncConcurrency bounds the fsyncs in flight.
+const syncConcurrency = 8
 
 type encoderJob struct {
 	run     func() error
 	barrier chan struct{} // closed when reached, for wait
 }
 
+// startEncoders starts a batch's encoders, dividing cfg's bounds among
+// them.
+func startEncoders(cfg writerConfig) []*encoder {
+	n := max(1, cfg.encoders)
+	encs := make([]*encoder, n)
+	for i := range encs {
+		encs[i] = startEncoder(max(1, cfg.queueDepth/n), max(1, cfg.maxOpenRows/int64(n)), max(1, cfg.maxFileRows/int64(n)))
+	}
+	return encs
+}
+
 func startEncoder(depth int, maxOpenRows, maxFileRows int64) *encoder {
-	e := &encoder{jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows, maxFileRows: maxFileRows}
+	e := &encoder{
+		jobs: make(chan encoderJob, depth), done: make(chan struct{}), maxOpenRows: maxOpenRows, maxFileRows: maxFileRows,
+		syncSlots: make(chan struct{}, syncConcurrency),
+	}
 	go e.loop()
 	return e
 }
@@ -94,12 +124,38 @@ func (e *encoder) loop() {
 			continue
 		}
 		if err := job.run(); err != nil {
-			e.mu.Lock()
-			e.err = err
-			e.mu.Unlock()
-			e.failing.Store(true)
+			e.fail(err)
 		}
 	}
+}
+
+// fail records err unless an earlier error was.
+func (e *encoder) fail(err error) {
+	e.mu.Lock()
+	if e.err == nil {
+		e.err = err
+	}
+	e.mu.Unlock()
+	e.failing.Store(true)
+}
+
+// syncClose fsyncs and closes a finished file on a goroutine of its own;
+// wait and stop wait for it, and a failure fails the batch.
+func (e *encoder) syncClose(f *os.File) {
+	e.syncSlots <- struct{}{}
+	e.syncs.Add(1)
+	go func() {
+		defer e.syncs.Done()
+		defer func() { <-e.syncSlots }()
+		if err := f.Sync(); err != nil {
+			f.Close()
+			e.fail(fmt.Errorf("fsync %s: %w", f.Name(), err))
+			return
+		}
+		if err := f.Close(); err != nil {
+			e.fail(fmt.Errorf("close %s: %w", f.Name(), err))
+		}
+	}()
 }
 
 // failed returns the first job error, if any.
@@ -128,6 +184,7 @@ func (e *encoder) wait() error {
 	barrier := make(chan struct{})
 	e.jobs <- encoderJob{barrier: barrier}
 	<-barrier
+	e.syncs.Wait()
 	return e.failed()
 }
 
@@ -169,10 +226,12 @@ func (e *encoder) bound() error {
 	return nil
 }
 
-// stop ends the goroutine after the jobs already queued.
+// stop ends the goroutine after the jobs already queued, and waits for
+// the files it is fsyncing.
 func (e *encoder) stop() {
 	close(e.jobs)
 	<-e.done
+	e.syncs.Wait()
 }
 
 // chunkRows is the size of the chunks a directory's buffer is made of:
@@ -240,6 +299,7 @@ type fileWriter interface {
 // open, to the encoder's.
 type writer[T any] struct {
 	b        *Batch
+	enc      *encoder // the one goroutine that writes this directory's files
 	dir      string
 	filePerm fs.FileMode
 	pool     *chunkPool[T]
@@ -271,7 +331,8 @@ func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
 	if err := b.mkdirs(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("lake: batch %s: %w", b.id, err)
 	}
-	w := &writer[T]{b: b, dir: dir, filePerm: filePerm, pool: chunks[T](b)}
+	// Directories take turns among the encoders in the order they appear.
+	w := &writer[T]{b: b, enc: b.encs[len(b.writers)%len(b.encs)], dir: dir, filePerm: filePerm, pool: chunks[T](b)}
 	if err := w.openFile(); err != nil {
 		return nil, err
 	}
@@ -303,6 +364,10 @@ func (w *writer[T]) openFile() error {
 		parquet.WriteBufferSize(cfg.writeBufferBytes),
 		parquet.ColumnPageBuffers(b.pages),
 		parquet.DictionaryMaxBytes(cfg.dictionaryMaxBytes),
+		// Min and max per page go to the page index only, not also into
+		// every page header: readers (DuckDB) use the row groups' and the
+		// page index's, and working them out twice was a tenth of encoding.
+		parquet.DataPageStatistics(false),
 		parquet.KeyValueMetadata("pophealth.batch_id", b.id),
 	)
 	return nil
@@ -345,13 +410,13 @@ func (w *writer[T]) handoff() error {
 	}
 	w.b.held -= int64(w.n)
 	w.full, w.cur, w.n = nil, nil, 0
-	return w.b.enc.submit(func() error { return w.writeGroup(group) })
+	return w.enc.submit(func() error { return w.writeGroup(group) })
 }
 
 // writeGroup writes the chunks to the file's open row group, cutting it at
 // rowGroupRows, and recycles them; it runs on the encoder.
 func (w *writer[T]) writeGroup(group [][]T) error {
-	e, limit := w.b.enc, int64(w.b.l.cfg.rowGroupRows)
+	e, limit := w.enc, int64(w.b.l.cfg.rowGroupRows)
 	if !w.listed {
 		w.listed = true
 		e.files = append(e.files, w)
@@ -392,7 +457,7 @@ func (w *writer[T]) cut() error {
 	if err := w.pw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", w.final, err)
 	}
-	w.b.enc.openRows -= w.inGroup
+	w.enc.openRows -= w.inGroup
 	w.inGroup = 0
 	return nil
 }
@@ -401,13 +466,14 @@ func (w *writer[T]) inFile() int64 { return w.rows }
 
 func (w *writer[T]) rotate() error { return w.closeFile() }
 
-// closeFile completes the open file (footer, fsync, close) under its
-// temporary name; it runs on the encoder.
+// closeFile completes the open file (footer, then fsync and close on a
+// goroutine of their own: see encoder.syncClose) under its temporary name;
+// it runs on the encoder.
 func (w *writer[T]) closeFile() error {
 	if w.pw == nil {
 		return nil
 	}
-	e := w.b.enc
+	e := w.enc
 	e.openRows -= w.inGroup
 	e.fileRows -= w.rows
 	w.inGroup = 0
@@ -416,13 +482,7 @@ func (w *writer[T]) closeFile() error {
 	}
 	w.pw = nil
 	w.ended = true
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return fmt.Errorf("fsync %s: %w", w.temp, err)
-	}
-	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", w.temp, err)
-	}
+	e.syncClose(w.f)
 	w.done = append(w.done, DataFile{Path: w.final, Rows: w.rows, Bytes: w.out.n, SHA256: hex.EncodeToString(w.out.h.Sum(nil))})
 	w.rows = 0 // no file is open until the next rows arrive
 	return nil
@@ -432,7 +492,7 @@ func (w *writer[T]) finish() error {
 	if err := w.handoff(); err != nil {
 		return err
 	}
-	return w.b.enc.submit(w.closeFile)
+	return w.enc.submit(w.closeFile)
 }
 
 func (w *writer[T]) results() []DataFile { return w.done }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"strings"
+	"unicode/utf8"
 )
 
 // keyBytes is the number of HMAC output bytes kept in a pseudonym. 128 bits
@@ -61,9 +62,34 @@ func (p *Pseudonymiser) derive(domain, value string) string {
 // PostcodeDistrict returns the outward code of a UK postcode ("LS1 4AP" ->
 // "LS1"), the generalisation the lake keeps. It returns "" for input that
 // does not look like a postcode, so a malformed value never passes through
-// unchanged.
+// unchanged. Spaces anywhere are ignored and letters may be lower case.
 func PostcodeDistrict(postcode string) string {
-	pc := strings.ToUpper(strings.Join(strings.Fields(postcode), ""))
+	// ASCII input, the usual case, is read in place; other input goes
+	// through Unicode case mapping and white space (a no-break space, or a
+	// dotless i that upper-cases to I).
+	var buf [7]byte
+	n := 0
+	for i := 0; i < len(postcode); i++ {
+		c := postcode[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return district([]byte(strings.ToUpper(strings.Join(strings.Fields(postcode), ""))))
+		case c == ' ' || ('\t' <= c && c <= '\r'):
+			continue
+		case n == len(buf):
+			return ""
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	return district(buf[:n])
+}
+
+// district returns the outward code of an upper-case postcode without
+// spaces, or "".
+func district(pc []byte) string {
 	// A full postcode is an outward code of 2-4 characters and an inward
 	// code of digit + two letters.
 	if len(pc) < 5 || len(pc) > 7 {
@@ -82,7 +108,7 @@ func PostcodeDistrict(postcode string) string {
 			return ""
 		}
 	}
-	return out
+	return string(out)
 }
 
 func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' }

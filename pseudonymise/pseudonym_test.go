@@ -133,10 +133,25 @@ func TestPostcodeDistrict(t *testing.T) {
 		"12345":    "",
 		"LS1 4A":   "",
 		"LS1-4AP":  "",
+		// Spaces anywhere, lower case, other white space and Unicode
+		// letters that upper-case to ASCII ones.
+		"L S 1 4 A P":   "LS1",
+		" ls1\t4ap\n":   "LS1",
+		"ls1\u00a04ap":  "LS1",
+		"\u0131S1 4AP":  "IS1",
+		"LS12 4APX":     "",
+		"LS1 4AP LS1 4": "",
+		"\u00e9C1A 1BB": "",
 	} {
 		if got := PostcodeDistrict(in); got != want {
 			t.Errorf("PostcodeDistrict(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func BenchmarkPostcodeDistrict(b *testing.B) {
+	for b.Loop() {
+		_ = PostcodeDistrict("BD10 9XY")
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 // outside the input: every row read is accepted or quarantined, every
 // SourceRef's line matches its offset, and every Raw is the input's bytes
 // there. It also checks that the result does not depend on how the reader
-// splits the input. The seed corpus is in testdata/fuzz/FuzzParse.
+// splits the input, nor on whether rows go through the fast path for plain
+// lines (plainRow) or all through csv.Reader. The seed corpus is in testdata/fuzz/FuzzParse.
 //
 //	go test -run='^$' -fuzz=FuzzParse -fuzztime=3m ./ingest/gpcsv/
 func FuzzParse(f *testing.F) {
@@ -42,6 +43,10 @@ func FuzzParse(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(gotStats, stats) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("read a byte at a time: %+v, %v\nwhole: %+v", gotStats, err, stats)
 		}
+		got, gotStats, err = runCSVOnly(t, data, maxRecordBytes)
+		if err != nil || !reflect.DeepEqual(gotStats, stats) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("csv.Reader alone: %+v, %v\nwith the fast path: %+v", gotStats, err, stats)
+		}
 
 		// A bound just above the longest header makes the fuzzer's short
 		// inputs reach the code for overlong records.
@@ -51,6 +56,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if small.Read != small.Accepted+small.Quarantined {
 			t.Fatalf("accounting with a 160-byte bound: %+v", small)
+		}
+		fast, fastStats, ferr := run(t, bytes.NewReader(data), data, 160)
+		slow, slowStats, serr := runCSVOnly(t, data, 160)
+		if (ferr == nil) != (serr == nil) || !reflect.DeepEqual(fastStats, slowStats) || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("160-byte bound: csv.Reader alone %+v, %v; with the fast path %+v, %v", slowStats, serr, fastStats, ferr)
 		}
 	})
 }

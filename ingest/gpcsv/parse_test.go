@@ -53,6 +53,18 @@ func run(t testing.TB, r io.Reader, input []byte, maxRecord int) (*recorder, fee
 	return &rec, stats, err
 }
 
+// runCSVOnly is run with every row read by csv.Reader, none by the fast
+// path for plain lines, to compare the two.
+func runCSVOnly(t testing.TB, input []byte, maxRecord int) (*recorder, feed.Stats, error) {
+	t.Helper()
+	var rec recorder
+	p := newParser(context.Background(), bytes.NewReader(input), "test.csv", &rec, testNow(), maxRecord)
+	p.csvOnly = true
+	stats, err := p.run()
+	checkOutput(t, input, stats, &rec)
+	return &rec, stats, err
+}
+
 // parseBytes parses input as Parse would, but with the test clock.
 func parseBytes(t testing.TB, input []byte) (*recorder, feed.Stats, error) {
 	t.Helper()
@@ -874,5 +886,36 @@ func TestParse_CarriesLSOAAndDeregistration(t *testing.T) {
 	checkRecords(t, rec.records, want)
 	if stats.Read != 3 || stats.Quarantined != 0 || len(stats.Skipped) != 0 {
 		t.Errorf("stats %+v, want 3 read, none quarantined or skipped", stats)
+	}
+}
+
+// TestParse_FastPathReadsRowsAsCSVReaderDoes checks that rows split by the
+// fast path for one-line rows (plainRow) give exactly what csv.Reader
+// alone gives, for quoting that the fast path handles and for quoting it
+// leaves to csv.Reader.
+func TestParse_FastPathReadsRowsAsCSVReaderDoes(t *testing.T) {
+	const header = "event_id,patient_id,event_date,event_type,code_system,code,value,unit\n"
+	for _, tt := range []struct{ name, rows string }{
+		{"plain", "E1,G1,2024-02-10,observation,snomed,27113001,70,kg\nE2,G1,2024-02-10,problem,snomed,44054006,,\n"},
+		{"CRLF", "E1,G1,2024-02-10,observation,snomed,27113001,70,kg\r\nE2,G1,2024-02-10,problem,snomed,44054006,,\r\n"},
+		{"quoted fields", "\"E1\",G1,2024-02-10,observation,snomed,27113001,70,\"mL/min/{1.73_m2}\"\n"},
+		{"quoted comma and doubled quote", "E1,G1,2024-02-10,observation,snomed,27113001,70,\"k,g\"\"\"\n"},
+		{"empty quoted field", "E1,G1,2024-02-10,problem,snomed,44054006,\"\",\"\"\n"},
+		{"bare quote", "E1,G1,2024-02-10,observation,snomed,27113001,70,k\"g\n"},
+		{"text after closing quote", "E1,G1,2024-02-10,observation,snomed,27113001,70,\"kg\"x\n"},
+		{"quoted line break", "E1,G1,2024-02-10,observation,snomed,27113001,70,\"k\ng\"\nE2,G1,2024-02-10,problem,snomed,44054006,,\n"},
+		{"unbalanced quote", "E1,G1,2024-02-10,observation,snomed,27113001,70,\"kg\nE2,G1,2024-02-10,problem,snomed,44054006,,\n"},
+		{"carriage return inside", "E1,G1,2024-02-10,observation,snomed,27113001,70,k\rg\n"},
+		{"blank lines and no final newline", "\n\r\nE1,G1,2024-02-10,problem,snomed,44054006,,\n\nE2,G1,2024-02-10,problem,snomed,44054006,,"},
+		{"too few and too many fields", "E1,G1,2024-02-10\nE2,G1,2024-02-10,problem,snomed,44054006,,,,\n,\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			input := []byte(header + tt.rows)
+			want, wantStats, werr := runCSVOnly(t, input, maxRecordBytes)
+			got, gotStats, err := parseBytes(t, input)
+			if (err == nil) != (werr == nil) || !reflect.DeepEqual(gotStats, wantStats) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("with the fast path: %+v, %v\n%+v\ncsv.Reader alone: %+v, %v\n%+v", gotStats, err, got, wantStats, werr, want)
+			}
+		})
 	}
 }

@@ -143,6 +143,32 @@ func (t *tape) window(from, to int64) []byte {
 	return t.buf[from-t.base : to-t.base]
 }
 
+// line returns the input from off, which must lie in the window at or
+// after mark, through the next newline, reading on from the source as it
+// must. ok is false when no newline comes within the bound from mark, or
+// before the input ends or the source fails (a Read will then say so). Like
+// Read, it never reads past the bound. The slice is valid until the next
+// Read or line; Read is unaffected.
+func (t *tape) line(off int64) (line []byte, ok bool) {
+	searched := off // the window holds no newline in [off, searched)
+	for {
+		if i := bytes.IndexByte(t.buf[searched-t.base:], '\n'); i >= 0 {
+			end := searched + int64(i) + 1
+			if end > t.mark+int64(t.bound) {
+				return nil, false
+			}
+			return t.buf[off-t.base : end-t.base], true
+		}
+		// Never read past the bound: what a record that reaches it becomes
+		// depends on the window ending there (parser.cutBack).
+		searched = t.end()
+		room := t.mark + int64(t.bound) - searched
+		if room <= 0 || t.fill(int(min(room, 16<<10))) != nil {
+			return nil, false
+		}
+	}
+}
+
 // skipLine discards the input from off, which must lie in the window,
 // through the next newline, reading on from the source as far as it must
 // without keeping what it reads. It returns the offset after the newline,

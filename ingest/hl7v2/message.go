@@ -63,14 +63,12 @@ func (m *message) element(seg []byte, n int) []byte {
 	fi := &m.fields
 	if len(seg) == 0 || len(fi.seg) != len(seg) || &fi.seg[0] != &seg[0] || fi.sep != m.field {
 		fi.seg, fi.sep, fi.ends = seg, m.field, fi.ends[:0]
-		for off := 0; ; {
-			j := bytes.IndexByte(seg[off:], m.field)
-			if j < 0 {
-				break
+		// A byte loop: fields are mostly short or empty, too short for
+		// bytes.IndexByte's set-up to pay.
+		for i, c := range seg {
+			if c == m.field {
+				fi.ends = append(fi.ends, i)
 			}
-			off += j
-			fi.ends = append(fi.ends, off)
-			off++
 		}
 		fi.ends = append(fi.ends, len(seg))
 	}
