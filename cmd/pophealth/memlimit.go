@@ -14,9 +14,11 @@ import (
 // the Go runtime's default pacing (GOGC=100) the heap grows to about twice
 // what is live before it is collected; under the limit the collector runs
 // earlier instead. On the 2 GB GP extract (about 225 MB live at the end)
-// 320 MiB took peak RSS from 537 to 337 MiB at no measurable CPU cost,
-// while 280 MiB cost 40% more CPU and 256 MiB 130% more: below about 1.3
-// times the live heap the collector runs all the time.
+// 320 MiB took peak RSS from 512 to 333 MiB for about 10% more CPU (3%
+// more wall time), while 280 MiB cost 40% more CPU and 256 MiB 130% more:
+// below about 1.5 times the live heap the collector runs all the time.
+// Where the live heap is small the limit is never reached and costs
+// nothing.
 const defaultIngestMemoryLimit = "320MiB"
 
 // setMemoryLimit applies the soft memory limit flag (or, when the flag is
