@@ -189,9 +189,10 @@ func Ingest(ctx context.Context, lk *lake.Lake, opts IngestOptions) (IngestResul
 	sink := newBatchSink(b, ix, pseudonymise.New(opts.Key), batchID, time.Now())
 	sink.imd = opts.Deprivation
 	var doneBytes, doneRecords int64
-	for _, in := range todo {
+	for i, in := range todo {
 		fr := &res.Files[in.result]
 		log.Info("ingest file", "file", in.path, "feed", in.feed, "bytes", in.size)
+		sink.startFile(in.feed, patientsDone(todo[i:]))
 		stats, n, err := in.parse(ctx, sink, func(n, records int64) {
 			if opts.Progress != nil {
 				opts.Progress(Progress{DoneBytes: doneBytes + n, TotalBytes: totalBytes, Records: doneRecords + records})
@@ -321,7 +322,6 @@ func (in *input) parse(ctx context.Context, sink *batchSink, progress func(bytes
 		return feed.Stats{}, 0, fmt.Errorf("ingest %s: %w", in.path, err)
 	}
 	defer f.Close()
-	sink.startFile(in.feed)
 	pipe := startPipeline(sink)
 	r := &countingReader{r: f, report: func(n int64) { progress(n, pipe.sent) }}
 	stats, err := in.parser(ctx, r, in.path, pipe)

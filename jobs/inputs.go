@@ -30,6 +30,21 @@ type input struct {
 	result int // index in IngestResult.Files
 }
 
+// mayHoldPatients reports whether the file can hold patient records: any
+// FHIR or HL7 v2 file, and a GP patients file (GP events files hold none).
+func (in *input) mayHoldPatients() bool { return in.feed != models.FeedGP || in.rank == 0 }
+
+// patientsDone reports whether, reading rest[0] and then the rest, no
+// patient record of rest[0]'s feed can arrive any more.
+func patientsDone(rest []*input) bool {
+	for _, in := range rest {
+		if in.feed == rest[0].feed && in.mayHoldPatients() {
+			return false
+		}
+	}
+	return true
+}
+
 // collectInputs expands paths into feed files in processing order, and
 // lists the files it could not place in any feed.
 func collectInputs(paths []string) (inputs []*input, ignored []string, err error) {

@@ -30,6 +30,17 @@ type batchSink struct {
 	feed    models.Feed
 	// deferred holds clinical records that arrived before their patient.
 	deferred []deferredRecord
+	// patientsDone is set while reading a file after which no patient
+	// record of its feed can arrive in this batch (a GP events file after
+	// the patients files): a record whose patient is unknown then is
+	// quarantined at once instead of deferred, so that the orphans of a
+	// large extract are not held until the end.
+	patientsDone bool
+	// moved counts, per file, source records that the parser accepted but
+	// the sink quarantined for want of their patient; lastOrphan is the
+	// most recent one, as one source record may yield several records.
+	moved      map[string]int64
+	lastOrphan models.SourceRef
 	// seqBase is the batch's start in Unix nanoseconds: EncounterRow.Seq
 	// is seqBase plus the arrival position (handled).
 	seqBase int64
@@ -111,7 +122,7 @@ type deferredRecord struct {
 }
 
 func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser, batchID string, start time.Time) *batchSink {
-	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano(), dirs: map[partition]string{}}
+	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano(), dirs: map[partition]string{}, moved: map[string]int64{}}
 }
 
 // dir returns the lake directory of a table's row for feed f dated d.
@@ -161,7 +172,11 @@ func (s *batchSink) personKey(id string) string {
 	return s.lastKey
 }
 
-func (s *batchSink) startFile(f models.Feed) { s.feed = f }
+// startFile is called before each file; patientsDone says whether a
+// patient record of feed f can still arrive in this batch (see the field).
+func (s *batchSink) startFile(f models.Feed, patientsDone bool) {
+	s.feed, s.patientsDone = f, patientsDone
+}
 
 // Record implements feed.Sink.
 func (s *batchSink) Record(r models.Record) error {
@@ -200,6 +215,13 @@ func (s *batchSink) Record(r models.Record) error {
 	}
 	id, ok := s.resolve(r.Source().Feed, r.Subject())
 	if !ok {
+		if s.patientsDone {
+			if ref := *r.Source(); ref != s.lastOrphan {
+				s.lastOrphan = ref
+				return s.orphan(r)
+			}
+			return nil
+		}
 		s.deferred = append(s.deferred, deferredRecord{r, s.seqBase + s.handled})
 		return nil
 	}
@@ -209,6 +231,22 @@ func (s *batchSink) Record(r models.Record) error {
 // Quarantine implements feed.Sink.
 func (s *batchSink) Quarantine(q models.Quarantined) error {
 	s.handled++
+	return s.quarantine(q)
+}
+
+// orphan quarantines the source record of r, whose patient is not in the
+// index, and counts it as moved from accepted to quarantined.
+func (s *batchSink) orphan(r models.Record) error {
+	ref := *r.Source()
+	s.moved[ref.File]++
+	return s.quarantine(models.Quarantined{
+		Ref:    ref,
+		Reason: fmt.Sprintf("subject %q not found: no patient record with this id in this batch or earlier ones", r.Subject()),
+		Raw:    encodeUnresolved(r),
+	})
+}
+
+func (s *batchSink) quarantine(q models.Quarantined) error {
 	s.rows["quarantine"]++
 	return lake.Append(s.b, quarantineDir, models.QuarantineRow{
 		BatchID: s.batchID, Feed: string(q.Ref.Feed), File: q.Ref.File, Line: q.Ref.Line,
@@ -218,9 +256,8 @@ func (s *batchSink) Quarantine(q models.Quarantined) error {
 
 // resolveDeferred retries records whose patient arrived later in the batch
 // and quarantines the rest. It returns, per file, how many source records
-// moved from accepted to quarantined.
+// moved from accepted to quarantined, here or when they arrived.
 func (s *batchSink) resolveDeferred() (map[string]int64, error) {
-	moved := map[string]int64{}
 	quarantined := map[models.SourceRef]bool{}
 	for _, d := range s.deferred {
 		r := d.rec
@@ -237,18 +274,13 @@ func (s *batchSink) resolveDeferred() (map[string]int64, error) {
 			continue
 		}
 		quarantined[ref] = true
-		moved[ref.File]++
-		err := s.Quarantine(models.Quarantined{
-			Ref:    ref,
-			Reason: fmt.Sprintf("subject %q not found: no patient record with this id in this batch or earlier ones", r.Subject()),
-			Raw:    encodeUnresolved(r),
-		})
-		if err != nil {
+		s.handled++
+		if err := s.orphan(r); err != nil {
 			return nil, err
 		}
 	}
 	s.deferred = nil
-	return moved, nil
+	return s.moved, nil
 }
 
 func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {

@@ -37,7 +37,7 @@ type Index struct {
 	bySource map[sourceHash]personID
 	byNHS    map[uint64]personID
 	// otherNHS holds usable NHS numbers that are not digit strings of
-	// at most 18 digits; parsers normalise numbers to 10 digits, so it
+	// at most 17 digits; parsers normalise numbers to 10 digits, so it
 	// stays empty unless a caller does not.
 	otherNHS map[string]personID
 	// named holds the ids that are not of the form randomID makes (from
@@ -173,11 +173,11 @@ func (ix *Index) hash(f models.Feed, localID string) sourceHash {
 	return h
 }
 
-// nhsKey returns the map key of an NHS number written as up to 18
-// decimal digits: the value, with the number of digits in the top bits
-// so that leading zeros count.
+// nhsKey returns the map key of an NHS number written as up to 17
+// decimal digits: the value (below 2⁵⁷), with the number of digits in the
+// top five bits so that leading zeros count.
 func nhsKey(n string) (uint64, bool) {
-	if n == "" || len(n) > 18 {
+	if n == "" || len(n) > 17 {
 		return 0, false
 	}
 	var v uint64
@@ -205,7 +205,7 @@ func (ix *Index) setOwner(nhs string, p personID) {
 		ix.byNHS[k] = p
 		return
 	}
-	ix.otherNHS[nhs] = p
+	ix.otherNHS[strings.Clone(nhs)] = p // Load's may point into a reused buffer
 }
 
 // usable reports whether an NHS number with this status may key a link.

@@ -47,6 +47,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		out      string
 		existing string
 		jsonOut  bool
+		bigOnly  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -76,13 +77,17 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 			if existing != "" {
 				results, err = runQueryBench(cmd.Context(), cmd.ErrOrStderr(), existing, out)
 			} else {
-				results, err = runBench(cmd.Context(), cmd.ErrOrStderr(), people, bigGB, out)
+				results, err = runBench(cmd.Context(), cmd.ErrOrStderr(), people, bigGB, bigOnly, out)
 			}
 			if err != nil {
 				return err
 			}
 			summary := map[string]any{"people": people, "stages": results}
 			heading := fmt.Sprintf("%d synthetic people", people)
+			if bigOnly && existing == "" {
+				summary = map[string]any{"big_gb": bigGB, "stages": results}
+				heading = fmt.Sprintf("bounded-memory stage only (%.1f GB GP extract)", bigGB)
+			}
 			if existing != "" {
 				summary = map[string]any{"workspace": existing, "stages": results}
 				heading = "query stages on workspace " + existing
@@ -107,12 +112,13 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 	cmd.Flags().StringVar(&out, "out", "bench-out", "directory for feeds, workspace and results (replaced)")
 	cmd.Flags().StringVar(&existing, "existing", "", "run only the query stages on this existing `WORKSPACE`")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print results as JSON")
+	cmd.Flags().BoolVar(&bigOnly, "big-only", false, "run only the bounded-memory stage (the --big-gb GP extract and DuckDB's reference on it)")
 	cmd.AddCommand(newBenchReferenceCmd(), newBenchCohortCmd(g))
 	return cmd
 }
 
 // runBench runs every stage and its reference.
-func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64, out string) ([]stageResult, error) {
+func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64, bigOnly bool, out string) ([]stageResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -122,6 +128,16 @@ func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64
 	}
 	feeds, ws := filepath.Join(out, "feeds"), filepath.Join(out, "workspace")
 	run := childRunner(ctx, progress, self)
+	if bigOnly {
+		if bigGB <= 0 {
+			return nil, fmt.Errorf("bench: --big-only needs --big-gb above 0")
+		}
+		st, err := benchBig(run, out, bigGB)
+		if err != nil {
+			return nil, err
+		}
+		return []stageResult{st}, nil
+	}
 
 	var results []stageResult
 	synth, synthOut, err := run("synth", "synth", "--people", fmt.Sprint(people), "--seed", "1", "--out", feeds, "--json")
@@ -145,32 +161,8 @@ func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64
 	if _, _, err := run("init", "init", "--workspace", ws); err != nil {
 		return nil, err
 	}
-	// ingest times one ingest process on dir and, unless it is HL7 v2
-	// (DuckDB has no reader for it), DuckDB's conversion of the same files.
 	ingest := func(stage, ws, dir string, reference bool) (stageResult, error) {
-		st, body, err := run(stage, "ingest", "--workspace", ws, "--json", dir)
-		if err != nil {
-			return st, err
-		}
-		var res struct {
-			Totals struct {
-				Read int64 `json:"read"`
-			} `json:"totals"`
-		}
-		if err := json.Unmarshal(body, &res); err != nil {
-			return st, fmt.Errorf("bench: ingest summary: %w", err)
-		}
-		st.Records, st.Bytes = res.Totals.Read, dirSize(dir)
-		if reference {
-			ref, _, err := run("duckdb: "+stage, "bench", "reference", "--out", filepath.Join(out, "reference", filepath.Base(dir)), dir)
-			if err != nil {
-				return st, err
-			}
-			ref.Records, ref.Bytes = st.Records, st.Bytes
-			st.Reference = &ref
-			st.Ratio = ref.Seconds / st.Seconds
-		}
-		return st, nil
+		return benchIngest(run, out, stage, ws, dir, reference)
 	}
 	// One process per feed, in the order an operator would load them, so
 	// each feed's speed and memory are measured on their own.
@@ -209,31 +201,68 @@ func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64
 	}
 	results = append(results, qs...)
 	if bigGB > 0 {
-		// Bounded memory: one GP extract of about bigGB gigabytes (a longer
-		// study period, so that the events file grows faster than the
-		// population and its index), into a workspace of its own.
-		bigFeeds, bigWS := filepath.Join(out, "big-feeds"), filepath.Join(out, "big-workspace")
-		n := int(bigGB * 1e9 / gpEventBytesPerPerson)
-		if _, _, err := run("synth (big)", "synth", "--people", fmt.Sprint(n), "--seed", "2", "--start", bigStart, "--out", bigFeeds, "--json"); err != nil {
-			return nil, err
-		}
-		if _, _, err := run("init (big)", "init", "--workspace", bigWS); err != nil {
-			return nil, err
-		}
-		dir := filepath.Join(bigFeeds, "gp")
-		st, err := ingest(fmt.Sprintf("ingest gp %.1f GB", float64(dirSize(dir))/1e9), bigWS, dir, true)
+		st, err := benchBig(run, out, bigGB)
 		if err != nil {
 			return nil, err
 		}
 		results = append(results, st)
-		// Gigabytes of feeds and lake are not worth keeping.
-		for _, d := range []string{bigFeeds, bigWS, filepath.Join(out, "reference", "gp")} {
-			if err := os.RemoveAll(d); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return results, nil
+}
+
+// benchIngest times one ingest process on dir and, unless it is HL7 v2
+// (DuckDB has no reader for it), DuckDB's conversion of the same files.
+func benchIngest(run stageRunner, out, stage, ws, dir string, reference bool) (stageResult, error) {
+	st, body, err := run(stage, "ingest", "--workspace", ws, "--json", dir)
+	if err != nil {
+		return st, err
+	}
+	var res struct {
+		Totals struct {
+			Read int64 `json:"read"`
+		} `json:"totals"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return st, fmt.Errorf("bench: ingest summary: %w", err)
+	}
+	st.Records, st.Bytes = res.Totals.Read, dirSize(dir)
+	if reference {
+		ref, _, err := run("duckdb: "+stage, "bench", "reference", "--out", filepath.Join(out, "reference", filepath.Base(dir)), dir)
+		if err != nil {
+			return st, err
+		}
+		ref.Records, ref.Bytes = st.Records, st.Bytes
+		st.Reference = &ref
+		st.Ratio = ref.Seconds / st.Seconds
+	}
+	return st, nil
+}
+
+// benchBig is the bounded-memory stage: one GP extract of about bigGB
+// gigabytes (a longer study period, so that the events file grows faster
+// than the population and its index), into a workspace of its own, with
+// DuckDB's reference on the same files.
+func benchBig(run stageRunner, out string, bigGB float64) (stageResult, error) {
+	bigFeeds, bigWS := filepath.Join(out, "big-feeds"), filepath.Join(out, "big-workspace")
+	n := int(bigGB * 1e9 / gpEventBytesPerPerson)
+	if _, _, err := run("synth (big)", "synth", "--people", fmt.Sprint(n), "--seed", "2", "--start", bigStart, "--out", bigFeeds, "--json"); err != nil {
+		return stageResult{}, err
+	}
+	if _, _, err := run("init (big)", "init", "--workspace", bigWS); err != nil {
+		return stageResult{}, err
+	}
+	dir := filepath.Join(bigFeeds, "gp")
+	st, err := benchIngest(run, out, fmt.Sprintf("ingest gp %.1f GB", float64(dirSize(dir))/1e9), bigWS, dir, true)
+	if err != nil {
+		return st, err
+	}
+	// Gigabytes of feeds and lake are not worth keeping.
+	for _, d := range []string{bigFeeds, bigWS, filepath.Join(out, "reference", "gp")} {
+		if err := os.RemoveAll(d); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // runQueryBench runs only the query stages, on an existing workspace.
@@ -250,6 +279,9 @@ func runQueryBench(ctx context.Context, progress io.Writer, ws, out string) ([]s
 	}
 	return runQueryStages(ctx, childRunner(ctx, progress, self), ws, out)
 }
+
+// stageRunner runs one stage as a child process (childRunner).
+type stageRunner = func(stage string, args ...string) (stageResult, []byte, error)
 
 // childRunner returns a function that runs one stage as a child process
 // of the binary self, saying so on progress.

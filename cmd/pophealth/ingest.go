@@ -16,6 +16,7 @@ import (
 
 func newIngestCmd(g *globals) *cobra.Command {
 	var jsonOut bool
+	var memoryLimit string
 	cmd := &cobra.Command{
 		Use:   "ingest PATH...",
 		Short: "Ingest feed files into the lake: parse, validate, link, pseudonymise, commit",
@@ -28,11 +29,20 @@ reason, in the lake's restricted zone); the summary shows read = accepted +
 quarantined for each file. A file whose content (SHA-256) was ingested before
 is skipped, so running ingest twice on the same files adds nothing.
 
-With --json the same summary is printed as JSON on stdout.`,
+With --json the same summary is printed as JSON on stdout.
+
+Memory is bounded by ingest's buffers, whatever the size of the feeds, plus
+a small cost per patient for the master person index (docs/ingest.md).
+--memory-limit sets the Go runtime's soft memory limit (default 320MiB, or
+GOMEMLIMIT when that is set), which makes the garbage collector run earlier
+rather than let the heap grow to twice what is live; "off" removes it.`,
 		Example: `  pophealth ingest feeds/
   pophealth ingest --json feeds/gp/patients.csv feeds/hl7v2/adt.hl7`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := setMemoryLimit(memoryLimit, defaultIngestMemoryLimit); err != nil {
+				return err
+			}
 			ws, err := workspace.Open(g.workspace)
 			if err != nil {
 				return err
@@ -51,6 +61,7 @@ With --json the same summary is printed as JSON on stdout.`,
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the summary as JSON")
+	cmd.Flags().StringVar(&memoryLimit, "memory-limit", "", "soft memory `limit` of the Go runtime, e.g. 256MiB or 1GiB, or off (default "+defaultIngestMemoryLimit+", or GOMEMLIMIT when set)")
 	return cmd
 }
 

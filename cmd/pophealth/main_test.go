@@ -121,7 +121,7 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 		t.Skip("starts a dozen child processes")
 	}
 	t.Setenv(asBinaryEnv, "1")
-	results, err := runBench(context.Background(), io.Discard, 2000, 0.001, filepath.Join(t.TempDir(), "bench")) // enough people for the risk model to converge
+	results, err := runBench(context.Background(), io.Discard, 2000, 0.001, false, filepath.Join(t.TempDir(), "bench")) // enough people for the risk model to converge
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +156,23 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 	printBench(&buf, "2000 synthetic people", results)
 	if !strings.Contains(buf.String(), "ratio (DuckDB time / ours)") {
 		t.Errorf("bench table lacks the ratio column:\n%s", buf.String())
+	}
+}
+
+func TestBenchHarness_BigOnlyRunsTheBoundedMemoryStageAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	t.Setenv(asBinaryEnv, "1")
+	results, err := runBench(context.Background(), io.Discard, 2000, 0.001, true, filepath.Join(t.TempDir(), "bench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || !strings.HasPrefix(results[0].Stage, "ingest gp ") || results[0].Records == 0 ||
+		results[0].PeakRSSMB <= 0 || results[0].Reference == nil {
+		t.Errorf("want the one big GP stage, timed, with its DuckDB reference: %+v", results)
+	}
+	if _, err := runBench(context.Background(), io.Discard, 2000, 0, true, filepath.Join(t.TempDir(), "bench")); err == nil {
+		t.Error("--big-only with --big-gb 0 ran nothing and did not say so")
 	}
 }
