@@ -51,9 +51,10 @@ type batchSink struct {
 	// when the workspace has no lookup.
 	imd *deprivation.Lookup
 	dep DeprivationStats
-	// dirs caches lake.PseudoDir by table, feed and month: building the
-	// path for every row cost a tenth of a GP ingest.
-	dirs map[partition]string
+	// parts caches lake.PseudoDir by table, feed and month (building the
+	// path for every row cost a tenth of a GP ingest), with the
+	// partition's copies of its rows' dates and values.
+	parts map[partition]*partitionOut
 	// lastPerson and lastKey cache the most recent pseudonym: feeds list a
 	// patient's records together, and the HMAC is the sink's largest cost.
 	lastPerson, lastKey string
@@ -63,6 +64,7 @@ type batchSink struct {
 	// person within a batch.
 	lastSubject   sourceSubject
 	lastSubjectID string
+
 	// lastEncounter and lastEncounterKey cache the most recent encounter
 	// pseudonym: an HL7 v2 message's diagnoses and procedures name its
 	// visit.
@@ -122,22 +124,39 @@ type deferredRecord struct {
 }
 
 func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser, batchID string, start time.Time) *batchSink {
-	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano(), dirs: map[partition]string{}, moved: map[string]int64{}}
+	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano(), parts: map[partition]*partitionOut{}, moved: map[string]int64{}}
 }
 
 // dir returns the lake directory of a table's row for feed f dated d.
 func (s *batchSink) dir(t models.Table, f models.Feed, d *models.Date) string {
+	return s.part(t, f, d).dir
+}
+
+// part returns the partition of table t for feed f and date d.
+func (s *batchSink) part(t models.Table, f models.Feed, d *models.Date) *partitionOut {
 	p := partition{table: t, feed: f, month: -1}
 	if d != nil && t != models.TablePerson {
 		y, m, _ := d.Time().Date()
 		p.month = y*12 + int(m)
 	}
-	dir, ok := s.dirs[p]
+	out, ok := s.parts[p]
 	if !ok {
-		dir = lake.PseudoDir(t, f, d)
-		s.dirs[p] = dir
+		out = &partitionOut{dir: lake.PseudoDir(t, f, d)}
+		s.parts[p] = out
 	}
-	return dir
+	return out
+}
+
+// partitionOut is a lake partition the batch writes to. Its rows point to
+// copies of their records' dates and values, kept per partition: a row
+// pointing into the parser's record would keep the whole record alive
+// while the row waits in the lake writer's buffers (tens of MB on a large
+// extract), and slabs shared by all partitions would be kept alive by the
+// rows of the slowest.
+type partitionOut struct {
+	dir    string
+	dates  slab[models.Date]
+	values slab[float64]
 }
 
 // rowCounts returns the rows written per table or restricted dataset.
@@ -328,38 +347,63 @@ func (s *batchSink) write(r models.Record, key string, seq int64) error {
 		if date == nil {
 			date = v.End
 		}
-		return lake.Append(s.b, s.dir(models.TableEncounter, ref.Feed, date), models.EncounterRow{
+		out := s.part(models.TableEncounter, ref.Feed, date)
+		return lake.Append(s.b, out.dir, models.EncounterRow{
 			PersonKey: key, EncounterKey: s.encounterKey(ref.Feed, v.EncounterID),
 			Source: string(ref.Feed), BatchID: s.batchID, Event: v.Event, Class: v.Class,
-			AdmissionMethod: v.AdmissionMethod, StartDate: v.Start, EndDate: v.End, Cancelled: v.Cancelled, Seq: seq,
+			AdmissionMethod: v.AdmissionMethod, StartDate: out.dates.copy(v.Start), EndDate: out.dates.copy(v.End), Cancelled: v.Cancelled, Seq: seq,
 		})
 	case *models.Diagnosis:
 		s.tableRows[rowsDiagnosis]++
-		return lake.Append(s.b, s.dir(models.TableDiagnosis, ref.Feed, v.Date), models.DiagnosisRow{
+		out := s.part(models.TableDiagnosis, ref.Feed, v.Date)
+		return lake.Append(s.b, out.dir, models.DiagnosisRow{
 			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
-			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, RecordedDate: v.Date,
+			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, RecordedDate: out.dates.copy(v.Date),
 		})
 	case *models.Observation:
 		s.tableRows[rowsObservation]++
-		return lake.Append(s.b, s.dir(models.TableObservation, ref.Feed, v.Date), models.ObservationRow{
+		out := s.part(models.TableObservation, ref.Feed, v.Date)
+		return lake.Append(s.b, out.dir, models.ObservationRow{
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
-			CodeSystem: string(v.System), Code: v.Code, Value: v.Value, Unit: v.Unit, EffectiveDate: v.Date,
+			CodeSystem: string(v.System), Code: v.Code, Value: out.values.copy(v.Value), Unit: v.Unit, EffectiveDate: out.dates.copy(v.Date),
 		})
 	case *models.Medication:
 		s.tableRows[rowsMedication]++
-		return lake.Append(s.b, s.dir(models.TableMedication, ref.Feed, v.Date), models.MedicationRow{
+		out := s.part(models.TableMedication, ref.Feed, v.Date)
+		return lake.Append(s.b, out.dir, models.MedicationRow{
 			PersonKey: key, Source: string(ref.Feed), BatchID: s.batchID,
-			CodeSystem: string(v.System), Code: v.Code, AuthoredDate: v.Date,
+			CodeSystem: string(v.System), Code: v.Code, AuthoredDate: out.dates.copy(v.Date),
 		})
 	case *models.Procedure:
 		s.tableRows[rowsProcedure]++
-		return lake.Append(s.b, s.dir(models.TableProcedure, ref.Feed, v.Date), models.ProcedureRow{
+		out := s.part(models.TableProcedure, ref.Feed, v.Date)
+		return lake.Append(s.b, out.dir, models.ProcedureRow{
 			PersonKey: key, EncounterKey: s.optionalEncounterKey(ref.Feed, v.EncounterID), Source: string(ref.Feed),
-			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, PerformedDate: v.Date,
+			BatchID: s.batchID, CodeSystem: string(v.System), Code: v.Code, PerformedDate: out.dates.copy(v.Date),
 		})
 	default:
 		return fmt.Errorf("ingest %s line %d: unsupported record type %T", ref.File, ref.Line, r)
 	}
+}
+
+// slab hands out copies of values from arrays of slabSize, so that many
+// small copies cost one allocation; an array lives as long as any copy in
+// it is referenced, so a slab should serve rows that are released
+// together (one partition's, which the lake writes in order).
+type slab[T any] []T
+
+const slabSize = 128
+
+// copy returns a pointer to a copy of *p, or nil for nil.
+func (sl *slab[T]) copy(p *T) *T {
+	if p == nil {
+		return nil
+	}
+	if len(*sl) == cap(*sl) {
+		*sl = make([]T, 0, slabSize)
+	}
+	*sl = append(*sl, *p)
+	return &(*sl)[len(*sl)-1]
 }
 
 // optionalEncounterKey pseudonymises a record's encounter id, or returns ""

@@ -69,3 +69,23 @@ func TestBatchSink_QuarantinesOrphansAtOnceWhenNoPatientCanFollow(t *testing.T) 
 		t.Errorf("after the batch: moved %v, quarantined %d", moved, s.rows["quarantine"])
 	}
 }
+
+func TestSlab_CopiesOutliveAndIgnoreTheOriginals(t *testing.T) {
+	var sl slab[models.Date]
+	if got := sl.copy(nil); got != nil {
+		t.Errorf("copy(nil) = %v, want nil", got)
+	}
+	var orig []*models.Date
+	var copies []*models.Date
+	for i := range 3*slabSize + 7 {
+		d := models.Date(i)
+		orig = append(orig, &d)
+		copies = append(copies, sl.copy(&d))
+	}
+	for i, p := range orig {
+		*p = -1 // the parser's record may be reused or freed
+		if *copies[i] != models.Date(i) {
+			t.Fatalf("copy %d = %d after the original changed, want %d", i, *copies[i], i)
+		}
+	}
+}

@@ -42,6 +42,11 @@ type Batch struct {
 	// the new ones: a partition's parents are shared by its siblings.
 	madeDirs map[string]bool
 
+	// direct counts the directories written straight to Parquet; past
+	// cfg.maxOpenFiles new directories go to spill (see spill.go).
+	direct int
+	spill  *spillFile
+
 	err  error // first write failure; the batch can then only be aborted
 	done bool
 }
@@ -236,15 +241,24 @@ func (b *Batch) Commit(m Manifest) error {
 	// 1. Finish the data files under their temporary names.
 	m.Version, m.BatchID, m.StartedAt = manifestVersion, b.id, b.started
 	m.Files, m.Counts = make([]DataFile, 0, len(b.order)), map[string]int64{}
-	for _, dir := range b.order {
-		if err := b.writers[dir].finish(); err != nil {
-			return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
+	// Open files first, so that their memory is free before the spilled
+	// directories' files are written.
+	for _, spilled := range []bool{false, true} {
+		for _, dir := range b.order {
+			if w := b.writers[dir]; w.spilled() == spilled {
+				if err := w.finish(); err != nil {
+					return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
+				}
+			}
 		}
 	}
 	for _, e := range b.encs {
 		if err := e.wait(); err != nil {
 			return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
 		}
+	}
+	if err := b.removeSpill(); err != nil {
+		return b.rollback(fmt.Errorf("lake: batch %s: %w", b.id, err))
 	}
 	for _, dir := range b.order {
 		for _, f := range b.writers[dir].results() {
@@ -334,11 +348,38 @@ func (b *Batch) rollback(cause error) error {
 	for _, dir := range b.order {
 		errs = append(errs, b.writers[dir].discard())
 	}
+	errs = append(errs, b.removeSpill())
 	tmp := filepath.Join(b.l.root, manifestDir, b.id+".json.tmp")
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, err)
 	}
 	return b.release(errors.Join(errs...))
+}
+
+// openSpill creates the batch's spill file, if it has none yet.
+func (b *Batch) openSpill() error {
+	if b.spill != nil {
+		return nil
+	}
+	s, err := createSpill(tempName(b.l.abs(spillName), b.id))
+	if err != nil {
+		return fmt.Errorf("lake: batch %s: %w", b.id, err)
+	}
+	b.spill = s
+	return nil
+}
+
+// removeSpill deletes the spill file, once nothing reads it.
+func (b *Batch) removeSpill() error {
+	if b.spill == nil {
+		return nil
+	}
+	err := b.spill.remove()
+	b.spill = nil
+	if err != nil {
+		return fmt.Errorf("lake: batch %s: %w", b.id, err)
+	}
+	return nil
 }
 
 // release ends the batch and drops the writer lock.
@@ -370,12 +411,21 @@ func (b *Batch) step(s commitStep) error {
 	if err == nil {
 		return nil
 	}
+	b.abandon()
+	return fmt.Errorf("lake: batch %s stopped at %s: %w", b.id, s, err)
+}
+
+// abandon ends the batch as a crash would: files closed, nothing cleaned
+// up, the lock released.
+func (b *Batch) abandon() {
 	b.stopEncoder()
 	for _, dir := range b.order {
 		b.writers[dir].close()
 	}
+	if b.spill != nil {
+		b.spill.close()
+	}
 	b.release(nil)
-	return fmt.Errorf("lake: batch %s stopped at %s: %w", b.id, s, err)
 }
 
 // syncAll fsyncs every directory the batch changed, several at a time.

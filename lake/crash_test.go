@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// crashOpenFiles makes the crashed batch spill half of appendSample's
+// directories, so that recovery must remove the spill too.
+const crashOpenFiles = 2
+
 // crashChild writes batch B1 into the lake at root and SIGKILLs itself at
 // step: a real crash, with no deferred function or cleanup running.
 func crashChild(root, step string) {
@@ -39,6 +43,7 @@ func crashChild(root, step string) {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		os.Exit(2)
 	}
+	l.cfg.maxOpenFiles = crashOpenFiles
 	die := func() {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is on its way
@@ -96,6 +101,7 @@ func TestCommit_CrashAtAnyStepLeavesWholeBatchOrNothing(t *testing.T) {
 			commitSample(t, mustOpen(t, root), "B0", 2)
 
 			l := mustOpen(t, root)
+			l.cfg.maxOpenFiles = crashOpenFiles
 			l.hook = func(s commitStep) error {
 				if s.String() == tc.step {
 					return errCrash
@@ -105,10 +111,7 @@ func TestCommit_CrashAtAnyStepLeavesWholeBatchOrNothing(t *testing.T) {
 			b := mustBegin(t, l, "B1")
 			appendSample(t, b, 50)
 			if tc.step == beforeCommit {
-				for _, dir := range b.order { // as the process dies
-					b.writers[dir].close()
-				}
-				must(t, b.release(nil))
+				b.abandon() // as the process dies
 			} else if err := b.Commit(sampleManifest("B1")); !errors.Is(err, errCrash) {
 				t.Fatalf("Commit: err = %v, want the simulated crash", err)
 			}

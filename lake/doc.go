@@ -8,10 +8,17 @@
 //	pseudo/person/source=<feed>/part-<batch>.parquet   (no date partition)
 //	mpi/<name>/part-<batch>.parquet            restricted zone: identifiable
 //	mpi/cache/                                 restricted zone: package link's index cache, outside batches
+//	mpi/spill.tmp-<batch>                      restricted zone: a batch's spilled rows, until it commits
 //	quarantine/part-<batch>.parquet            restricted zone: identifiable
 //
 // A batch usually writes one file per directory; a large batch may go on
 // in part-<batch>.1.parquet, part-<batch>.2.parquet, ... (see Append).
+// A batch writing more directories than it keeps files open for (128: a
+// GP extract spanning decades has a monthly partition for each month)
+// spills the rows of the later ones to mpi/spill.tmp-<batch> and writes
+// their files at Commit, one at a time, so memory does not grow with the
+// number of partitions; the spill needs disk space about the size of the
+// spilled rows, uncompressed, while the batch runs.
 // Readers take the file list from the manifests.
 //
 // PseudoDir builds the pseudonymised partition paths. Rows without a date

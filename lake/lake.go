@@ -30,6 +30,10 @@ const (
 	// its temporary name: part-B.parquet.tmp-B.
 	tempMarker = ".tmp-"
 
+	// spillName is where a batch spills rows (see spill.go), before its
+	// temporary-file marker.
+	spillName = mpiZone + "/spill"
+
 	// hiveNull is the partition value Hive-style readers take for NULL.
 	hiveNull = "__HIVE_DEFAULT_PARTITION__"
 )
@@ -85,6 +89,11 @@ type writerConfig struct {
 	pageChunkBytes int
 	// dictionaryMaxBytes caps each column's dictionary.
 	dictionaryMaxBytes int64
+	// maxOpenFiles bounds the directories a batch writes Parquet to
+	// directly; later ones spill (see spill.go). 0 means no bound.
+	maxOpenFiles int
+	// spillBlockBytes is the size of a spilled directory's block.
+	spillBlockBytes int
 }
 
 func defaultWriterConfig() writerConfig {
@@ -100,6 +109,8 @@ func defaultWriterConfig() writerConfig {
 		writeBufferBytes:   4 << 10,
 		pageChunkBytes:     4 << 10,
 		dictionaryMaxBytes: 64 << 10,
+		maxOpenFiles:       64,
+		spillBlockBytes:    4 << 10,
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -58,6 +57,9 @@ import (
 // finished and its directory continues in a new file of the same batch
 // (part-<batch>.<n>.parquet). A 2 GB GP extract without this held 230 MB
 // of footers at the end.
+//
+// The cost per open file is why at most maxOpenFiles directories are
+// written directly: later ones spill to disk until Commit (spill.go).
 
 // encoder runs a batch's file work in order on one goroutine. After the
 // first failing job it skips the rest; the batch can then only be aborted.
@@ -281,9 +283,12 @@ type fileWriter interface {
 	// handoff queues the buffered rows for the encoder as one row group.
 	handoff() error
 	// finish queues the completion of the open file (footer, fsync, close)
-	// under its temporary name; results, every file the writer wrote, is
+	// under its temporary name, or for a spilled directory the writing of
+	// its file from the spill; results, every file the writer wrote, is
 	// valid after the encoder has run it.
 	finish() error
+	// spilled reports whether the directory's rows go to the spill.
+	spilled() bool
 	results() []DataFile
 	// discard closes and removes the temporary file; the encoder must be
 	// idle.
@@ -318,6 +323,12 @@ type writer[T any] struct {
 	done    []DataFile                // files finished
 	temps   []string                  // temporary names of every file opened
 	ended   bool                      // the open file is closed
+
+	// For a directory that spills (see spill.go): the codec, the block
+	// being filled and the blocks written, on the encoder.
+	spill   *rowCodec
+	block   blockEncoder
+	extents []spillExtent
 }
 
 func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
@@ -333,10 +344,22 @@ func newWriter[T any](b *Batch, dir string) (*writer[T], error) {
 	}
 	// Directories take turns among the encoders in the order they appear.
 	w := &writer[T]{b: b, enc: b.encs[len(b.writers)%len(b.encs)], dir: dir, filePerm: filePerm, pool: chunks[T](b)}
+	b.syncDirs[b.l.abs(dir)] = true
+	if max := b.l.cfg.maxOpenFiles; max > 0 && b.direct >= max {
+		c, err := codecFor[T]()
+		if err != nil {
+			return nil, fmt.Errorf("lake: batch %s: %s: %w", b.id, dir, err)
+		}
+		if err := b.openSpill(); err != nil {
+			return nil, err
+		}
+		w.spill = c
+		return w, nil
+	}
+	b.direct++
 	if err := w.openFile(); err != nil {
 		return nil, err
 	}
-	b.syncDirs[filepath.Dir(w.temp)] = true
 	return w, nil
 }
 
@@ -413,9 +436,30 @@ func (w *writer[T]) handoff() error {
 	return w.enc.submit(func() error { return w.writeGroup(group) })
 }
 
-// writeGroup writes the chunks to the file's open row group, cutting it at
-// rowGroupRows, and recycles them; it runs on the encoder.
+// writeGroup writes the chunks to the file's open row group, or to the
+// spill, and recycles them; it runs on the encoder.
 func (w *writer[T]) writeGroup(group [][]T) error {
+	for _, c := range group {
+		var err error
+		if w.spill != nil {
+			err = w.spillRows(c)
+		} else {
+			err = w.writeRows(c)
+		}
+		if err != nil {
+			return err
+		}
+		w.pool.put(c)
+	}
+	if w.spill != nil {
+		return nil
+	}
+	return w.enc.bound()
+}
+
+// writeRows writes rows to the file's open row group, cutting it at
+// rowGroupRows; it runs on the encoder, which calls bound after it.
+func (w *writer[T]) writeRows(rows []T) error {
 	e, limit := w.enc, int64(w.b.l.cfg.rowGroupRows)
 	if !w.listed {
 		w.listed = true
@@ -426,26 +470,85 @@ func (w *writer[T]) writeGroup(group [][]T) error {
 			return err
 		}
 	}
-	for _, c := range group {
-		for rest := c; len(rest) > 0; {
-			n := min(int64(len(rest)), limit-w.inGroup)
-			if _, err := w.pw.Write(rest[:n]); err != nil {
-				return fmt.Errorf("write %s: %w", w.final, err)
-			}
-			w.inGroup += n
-			w.rows += n
-			e.openRows += n
-			e.fileRows += n
-			rest = rest[n:]
-			if w.inGroup >= limit {
-				if err := w.cut(); err != nil {
-					return err
-				}
+	for rest := rows; len(rest) > 0; {
+		n := min(int64(len(rest)), limit-w.inGroup)
+		if _, err := w.pw.Write(rest[:n]); err != nil {
+			return fmt.Errorf("write %s: %w", w.final, err)
+		}
+		w.inGroup += n
+		w.rows += n
+		e.openRows += n
+		e.fileRows += n
+		rest = rest[n:]
+		if w.inGroup >= limit {
+			if err := w.cut(); err != nil {
+				return err
 			}
 		}
-		w.pool.put(c)
 	}
-	return e.bound()
+	return nil
+}
+
+// spillRows encodes rows into the directory's block, writing the block to
+// the spill file each time it fills; it runs on the encoder.
+func (w *writer[T]) spillRows(rows []T) error {
+	limit := w.b.l.cfg.spillBlockBytes
+	if w.block.buf == nil {
+		w.block.buf = make([]byte, 0, limit+limit/4)
+	}
+	for i := range rows {
+		w.spill.encode(&w.block, reflect.ValueOf(&rows[i]).Elem())
+		if len(w.block.buf) >= limit {
+			if err := w.flushBlock(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flushBlock writes the block being filled to the spill file.
+func (w *writer[T]) flushBlock() error {
+	if w.block.rows == 0 {
+		return nil
+	}
+	x, err := w.b.spill.write(w.block.buf, w.block.rows)
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.dir, err)
+	}
+	w.extents = append(w.extents, x)
+	w.block.reset()
+	return nil
+}
+
+// writeSpilled writes a spilled directory's file from its blocks, in the
+// order they were appended, and finishes it; it runs on the encoder, so
+// each encoder has at most one spilled directory's file open at a time.
+func (w *writer[T]) writeSpilled() error {
+	if err := w.flushBlock(); err != nil {
+		return err
+	}
+	w.block = blockEncoder{} // the block's memory is not needed again
+	var buf []byte
+	var rows []T
+	for _, x := range w.extents {
+		var err error
+		if buf, err = w.b.spill.read(x, buf); err != nil {
+			return fmt.Errorf("%s: %w", w.dir, err)
+		}
+		clear(rows)
+		if rows, err = decodeBlock(w.spill, buf, int(x.rows), rows[:0]); err != nil {
+			return fmt.Errorf("%s: spill at %d: %w", w.dir, x.off, err)
+		}
+		if err := w.writeRows(rows); err != nil {
+			return err
+		}
+		if err := w.enc.bound(); err != nil {
+			return err
+		}
+	}
+	w.extents = nil
+	return w.closeFile()
 }
 
 func (w *writer[T]) open() int64 { return w.inGroup }
@@ -492,8 +595,13 @@ func (w *writer[T]) finish() error {
 	if err := w.handoff(); err != nil {
 		return err
 	}
+	if w.spill != nil {
+		return w.enc.submit(w.writeSpilled)
+	}
 	return w.enc.submit(w.closeFile)
 }
+
+func (w *writer[T]) spilled() bool { return w.spill != nil }
 
 func (w *writer[T]) results() []DataFile { return w.done }
 
@@ -510,7 +618,7 @@ func (w *writer[T]) discard() error {
 
 func (w *writer[T]) close() {
 	w.full, w.cur, w.n = nil, nil, 0
-	if !w.ended {
+	if !w.ended && w.f != nil {
 		w.ended = true
 		w.f.Close()
 	}
