@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -9,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -36,6 +39,13 @@ type stageResult struct {
 	// (above 1: faster than DuckDB).
 	Reference *stageResult `json:"reference,omitempty"`
 	Ratio     float64      `json:"ratio,omitempty"`
+	// Runs is the number of times the stage and its reference ran, in
+	// turn (--repeat); Seconds and Reference are then the median runs,
+	// Ratio the ratio of the medians, and RatioMin and RatioMax the
+	// range of the runs' own ratios, to show how noisy the machine was.
+	Runs     int     `json:"runs,omitempty"`
+	RatioMin float64 `json:"ratio_min,omitempty"`
+	RatioMax float64 `json:"ratio_max,omitempty"`
 }
 
 func (s stageResult) recordsPerSecond() float64 { return float64(s.Records) / s.Seconds }
@@ -48,6 +58,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		existing string
 		jsonOut  bool
 		bigOnly  bool
+		repeat   int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -58,7 +69,10 @@ extract of --big-gb gigabytes for bounded memory) and reports records/s, MB/s
 and peak resident memory. Next to each ingest stage it runs DuckDB's own reader on
 the same files (read_csv / read_ndjson -> COPY ... TO parquet) in a separate
 process and prints the ratio, so results compare like with like on a shared
-machine whose absolute speed drifts.
+machine whose absolute speed drifts. Those two ingest stages and their
+references run --repeat times in turn (default 3; the repeats go into a
+scratch workspace) and the table shows the medians, with the range of the
+runs' ratios.
 
 Then it times the query stages on the lake it built: the example cohort
 (queries/cohort/examples/t2d-poor-control.yaml) compiled against the same
@@ -77,7 +91,7 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 			if existing != "" {
 				results, err = runQueryBench(cmd.Context(), cmd.ErrOrStderr(), existing, out)
 			} else {
-				results, err = runBench(cmd.Context(), cmd.ErrOrStderr(), people, bigGB, bigOnly, out)
+				results, err = runBench(cmd.Context(), cmd.ErrOrStderr(), people, repeat, bigGB, bigOnly, out)
 			}
 			if err != nil {
 				return err
@@ -108,6 +122,7 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 		},
 	}
 	cmd.Flags().IntVar(&people, "people", 100000, "size of the synthetic population")
+	cmd.Flags().IntVar(&repeat, "repeat", 3, "run each ingest stage that has a DuckDB reference, and the reference, this many times in turn and report the medians (the big stage runs once)")
 	cmd.Flags().Float64Var(&bigGB, "big-gb", 2, "size in GB of the GP extract of the bounded-memory stage (0: skip it)")
 	cmd.Flags().StringVar(&out, "out", "bench-out", "directory for feeds, workspace and results (replaced)")
 	cmd.Flags().StringVar(&existing, "existing", "", "run only the query stages on this existing `WORKSPACE`")
@@ -118,7 +133,7 @@ Results go to OUT/bench.json; BENCHMARKS.md records them with the command.`,
 }
 
 // runBench runs every stage and its reference.
-func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64, bigOnly bool, out string) ([]stageResult, error) {
+func runBench(ctx context.Context, progress io.Writer, people, repeat int, bigGB float64, bigOnly bool, out string) ([]stageResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -162,7 +177,7 @@ func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64
 		return nil, err
 	}
 	ingest := func(stage, ws, dir string, reference bool) (stageResult, error) {
-		return benchIngest(run, out, stage, ws, dir, reference)
+		return benchIngest(run, out, stage, ws, dir, reference, repeat)
 	}
 	// One process per feed, in the order an operator would load them, so
 	// each feed's speed and memory are measured on their own.
@@ -212,30 +227,76 @@ func runBench(ctx context.Context, progress io.Writer, people int, bigGB float64
 
 // benchIngest times one ingest process on dir and, unless it is HL7 v2
 // (DuckDB has no reader for it), DuckDB's conversion of the same files.
-func benchIngest(run stageRunner, out, stage, ws, dir string, reference bool) (stageResult, error) {
-	st, body, err := run(stage, "ingest", "--workspace", ws, "--json", dir)
-	if err != nil {
-		return st, err
+//
+// With repeat above 1 (and a reference) both run repeat times, in turn:
+// the first ingest into ws, the others into a scratch workspace made
+// afresh each time, so that every run does the same work. On a shared
+// machine a single pair can differ by a factor of two either way.
+func benchIngest(run stageRunner, out, stage, ws, dir string, reference bool, repeat int) (stageResult, error) {
+	if !reference {
+		repeat = 1
 	}
-	var res struct {
-		Totals struct {
-			Read int64 `json:"read"`
-		} `json:"totals"`
-	}
-	if err := json.Unmarshal(body, &res); err != nil {
-		return st, fmt.Errorf("bench: ingest summary: %w", err)
-	}
-	st.Records, st.Bytes = res.Totals.Read, dirSize(dir)
-	if reference {
+	var ours, refs []stageResult
+	for i := range max(1, repeat) {
+		target := ws
+		if i > 0 {
+			target = filepath.Join(out, "scratch-workspace")
+			if err := os.RemoveAll(target); err != nil {
+				return stageResult{}, err
+			}
+			if _, _, err := run("init (scratch)", "init", "--workspace", target); err != nil {
+				return stageResult{}, err
+			}
+		}
+		st, body, err := run(stage, "ingest", "--workspace", target, "--json", dir)
+		if err != nil {
+			return st, err
+		}
+		var res struct {
+			Totals struct {
+				Read int64 `json:"read"`
+			} `json:"totals"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil {
+			return st, fmt.Errorf("bench: ingest summary: %w", err)
+		}
+		st.Records, st.Bytes = res.Totals.Read, dirSize(dir)
+		ours = append(ours, st)
+		if !reference {
+			break
+		}
 		ref, _, err := run("duckdb: "+stage, "bench", "reference", "--out", filepath.Join(out, "reference", filepath.Base(dir)), dir)
 		if err != nil {
 			return st, err
 		}
 		ref.Records, ref.Bytes = st.Records, st.Bytes
+		refs = append(refs, ref)
+	}
+	if err := os.RemoveAll(filepath.Join(out, "scratch-workspace")); err != nil {
+		return stageResult{}, err
+	}
+	st := medianRun(ours)
+	if reference {
+		ref := medianRun(refs)
 		st.Reference = &ref
 		st.Ratio = ref.Seconds / st.Seconds
+		if len(ours) > 1 {
+			st.Runs, st.RatioMin, st.RatioMax = len(ours), math.Inf(1), 0
+			for i := range ours {
+				r := refs[i].Seconds / ours[i].Seconds
+				st.RatioMin, st.RatioMax = min(st.RatioMin, r), max(st.RatioMax, r)
+			}
+		}
 	}
 	return st, nil
+}
+
+// medianRun returns the run with the median wall time (the lower middle
+// one of an even number).
+func medianRun(runs []stageResult) stageResult {
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b stageResult) int { return cmp.Compare(a.Seconds, b.Seconds) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 // benchBig is the bounded-memory stage: one GP extract of about bigGB
@@ -252,7 +313,7 @@ func benchBig(run stageRunner, out string, bigGB float64) (stageResult, error) {
 		return stageResult{}, err
 	}
 	dir := filepath.Join(bigFeeds, "gp")
-	st, err := benchIngest(run, out, fmt.Sprintf("ingest gp %.1f GB", float64(dirSize(dir))/1e9), bigWS, dir, true)
+	st, err := benchIngest(run, out, fmt.Sprintf("ingest gp %.1f GB", float64(dirSize(dir))/1e9), bigWS, dir, true, 1)
 	if err != nil {
 		return st, err
 	}
@@ -349,6 +410,9 @@ func printBench(w io.Writer, heading string, results []stageResult) {
 			refCPU = fmt.Sprintf("%.2f", r.Reference.CPUSeconds)
 			refRSS = fmt.Sprintf("%.0f", r.Reference.PeakRSSMB)
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+			if r.Runs > 1 {
+				ratio += fmt.Sprintf(" (median of %d, %.2f-%.2fx)", r.Runs, r.RatioMin, r.RatioMax)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Stage, r.Records, r.Seconds, r.CPUSeconds, rate, mbps, r.PeakRSSMB, ref, refCPU, refRSS, ratio)
 	}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/pophealth/pophealth/jobs"
+	"github.com/pophealth/pophealth/lake"
 )
 
 // asBinaryEnv makes the test binary behave as the pophealth binary, so
@@ -121,7 +124,8 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 		t.Skip("starts a dozen child processes")
 	}
 	t.Setenv(asBinaryEnv, "1")
-	results, err := runBench(context.Background(), io.Discard, 2000, 0.001, false, filepath.Join(t.TempDir(), "bench")) // enough people for the risk model to converge
+	out := filepath.Join(t.TempDir(), "bench")
+	results, err := runBench(context.Background(), io.Discard, 2000, 2, 0.001, false, out) // enough people for the risk model to converge
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +153,34 @@ func TestBenchHarnessRunsEveryStageWithDuckDBReference(t *testing.T) {
 			t.Errorf("%s: no records or no DuckDB reference: %+v", name, r)
 		}
 	}
+	for _, name := range []string{"ingest gp", "ingest fhir"} {
+		if r := stages[name]; r.Runs != 2 || r.RatioMin <= 0 || r.RatioMin > r.RatioMax {
+			t.Errorf("%s: want 2 runs with their ratios' range: %+v", name, r)
+		}
+	}
+	if r := stages["ingest gp (big)"]; r.Runs != 0 {
+		t.Errorf("the big stage ran %d times, want once", r.Runs)
+	}
+	lk, err := lake.Open(filepath.Join(out, "workspace", "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := lk.Manifests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpBatches := 0
+	for _, m := range ms {
+		if len(m.Inputs) > 0 && m.Inputs[0].Feed == "gp" {
+			gpBatches++
+		}
+	}
+	if gpBatches != 1 {
+		t.Errorf("the benchmark's workspace holds %d GP batches, want 1: repeated runs must go elsewhere", gpBatches)
+	}
+	if _, err := os.Stat(filepath.Join(out, "scratch-workspace")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("scratch workspace left behind: %v", err)
+	}
 	if r := stages["cohort query"]; r.Reference == nil || r.Reference.Records != r.Records || r.Ratio <= 0 {
 		t.Errorf("cohort query: no hand-written reference selecting the same rows: %+v", r)
 	}
@@ -164,7 +196,7 @@ func TestBenchHarness_BigOnlyRunsTheBoundedMemoryStageAlone(t *testing.T) {
 		t.Skip("starts child processes")
 	}
 	t.Setenv(asBinaryEnv, "1")
-	results, err := runBench(context.Background(), io.Discard, 2000, 0.001, true, filepath.Join(t.TempDir(), "bench"))
+	results, err := runBench(context.Background(), io.Discard, 2000, 1, 0.001, true, filepath.Join(t.TempDir(), "bench"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +204,7 @@ func TestBenchHarness_BigOnlyRunsTheBoundedMemoryStageAlone(t *testing.T) {
 		results[0].PeakRSSMB <= 0 || results[0].Reference == nil {
 		t.Errorf("want the one big GP stage, timed, with its DuckDB reference: %+v", results)
 	}
-	if _, err := runBench(context.Background(), io.Discard, 2000, 0, true, filepath.Join(t.TempDir(), "bench")); err == nil {
+	if _, err := runBench(context.Background(), io.Discard, 2000, 1, 0, true, filepath.Join(t.TempDir(), "bench")); err == nil {
 		t.Error("--big-only with --big-gb 0 ran nothing and did not say so")
 	}
 }
