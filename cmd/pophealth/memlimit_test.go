@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -32,6 +33,20 @@ func TestParseMemoryLimit(t *testing.T) {
 		got, err := parseMemoryLimit(tt.in)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("parseMemoryLimit(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// A malformed limit stops ingest and serve before they touch anything.
+func TestMemoryLimitFlag_RejectsBadValues(t *testing.T) {
+	ws := t.TempDir()
+	for _, args := range [][]string{
+		{"ingest", "--workspace", ws, "--memory-limit", "lots", "nowhere"},
+		{"serve", "--workspace", ws, "--memory-limit", "1.5GiB"},
+	} {
+		_, err := runCLI(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "memory limit") {
+			t.Errorf("%v: err = %v, want one about the memory limit", args, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +35,7 @@ type serveOptions struct {
 	header         string
 	trustedProxies []string
 	secureCookies  bool
+	memoryLimit    string
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -58,7 +60,13 @@ On SIGTERM or SIGINT it starts no new run, lets the run in progress finish
 within --grace and then cancels it (the run is recorded aborted; the lake
 batch it was writing is rolled back), stops the listeners and exits.
 Changes to users.yaml are picked up within seconds; changes to job files
-take effect when serve is restarted.`,
+take effect when serve is restarted.
+
+--memory-limit sets the Go runtime's soft memory limit for the whole
+process (its ingest and link runs, the web front); by default there is
+none unless GOMEMLIMIT is set. Set it well above the live heap of the
+largest run (a full link of a million people holds about 3 GB), or the
+collector runs all the time; DuckDB's memory is outside it.`,
 		Example: `  pophealth serve --workspace /srv/pophealth --listen 127.0.0.1:8080
   pophealth serve --auth proxy-header --trusted-proxy 127.0.0.1/32 --secure-cookies`,
 		Args: cobra.NoArgs,
@@ -71,12 +79,20 @@ take effect when serve is restarted.`,
 	f.StringVar(&o.header, "proxy-header", "X-Remote-User", "proxy-header mode: the request header naming the user")
 	f.StringSliceVar(&o.trustedProxies, "trusted-proxy", nil, "proxy-header mode: `CIDR` of the reverse proxy (repeatable); requests from elsewhere are refused")
 	f.BoolVar(&o.secureCookies, "secure-cookies", false, "mark session cookies Secure (set when users reach the front over TLS)")
+	f.StringVar(&o.memoryLimit, "memory-limit", "", "soft memory `limit` of the Go runtime for the whole process, e.g. 4GiB, or off (default off, or GOMEMLIMIT when set)")
 	return cmd
 }
 
 // serve runs until ctx ends (SIGTERM, SIGINT) and then shuts down.
 func serve(ctx context.Context, g *globals, o serveOptions, cmd *cobra.Command) error {
 	log := g.logger
+	limit, err := setMemoryLimit(o.memoryLimit, "off")
+	if err != nil {
+		return err
+	}
+	if limit != math.MaxInt64 {
+		log.Info("soft memory limit", "bytes", limit)
+	}
 	ws, err := workspace.Open(g.workspace)
 	if err != nil {
 		return err
