@@ -13,7 +13,7 @@
 //
 // A batch usually writes one file per directory; a large batch may go on
 // in part-<batch>.1.parquet, part-<batch>.2.parquet, ... (see Append).
-// A batch writing more directories than it keeps files open for (128: a
+// A batch writing more directories than it keeps files open for (64: a
 // GP extract spanning decades has a monthly partition for each month)
 // spills the rows of the later ones to mpi/spill.tmp-<batch> and writes
 // their files at Commit, one at a time, so memory does not grow with the
