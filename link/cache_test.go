@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pophealth/pophealth/models"
 )
@@ -396,5 +397,79 @@ func TestPresetClusters_RepresentativesMatchPersons(t *testing.T) {
 		if !slices.Equal(fromRep, fromIDs) {
 			t.Errorf("every %d active: clusters from representatives %v, from person ids %v", every, fromRep[:12], fromIDs[:12])
 		}
+	}
+}
+
+// TestRun_NHSConflictGoesToReviewNotALink: a source patient linked before
+// that starts sending another person's NHS number (ingest writes a
+// models.LinkNHSConflict row) is not joined to that person: the pair is
+// listed for clerical review, whether the run reads the cache or the lake,
+// and a decision on it is honoured.
+func TestRun_NHSConflictGoesToReviewNotALink(t *testing.T) {
+	for _, withCache := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cache %v", withCache), func(t *testing.T) {
+			f := newMPIFixture(t)
+			numberA, numberB := f.nextNHS(), f.nextNHS()
+			rows := append(f.population(100),
+				linkRow("gp", "A", "PA", numberA, "Walter", "Bishop", "1946-08-19", "male", "BS1 4DJ"),
+				linkRow("gp", "B", "PB", numberB, "Astrid", "Farnsworth", "1985-02-11", "female", "LS6 2QT"))
+			commitRows(f, LinksDir, rows...)
+			f.run(false)
+			// B's next extract carries A's number.
+			conflict := linkRow("gp", "B", "PB", numberA, "Astrid", "Farnsworth", "1985-02-11", "female", "LS6 2QT")
+			conflict.Method = models.LinkNHSConflict
+			commitRows(f, LinksDir, conflict)
+			if !withCache {
+				os.RemoveAll(filepath.Join(f.lk.Root(), cacheDir))
+			}
+			res := f.run(false)
+			if res.NHSConflicts != 1 || res.Review < 1 || res.Updated != 0 {
+				t.Errorf("run %+v, want 1 NHS number conflict among the review pairs and nothing updated", res)
+			}
+			if p := f.persons(); p["gp/A"] == p["gp/B"] {
+				t.Fatalf("the conflicting number joined B to A's person %s", p["gp/A"])
+			}
+			pairs, err := ReviewList(t.Context(), f.lk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found *ReviewPair
+			for i, p := range pairs {
+				if p.Reason == models.LinkNHSConflict {
+					if found != nil {
+						t.Errorf("conflict listed twice: %+v and %+v", *found, p)
+					}
+					found = &pairs[i]
+				}
+			}
+			if found == nil || found.A != "gp/B" || found.B != "gp/A" || found.Linked {
+				t.Fatalf("review list %+v, want gp/B against gp/A for the NHS number conflict, not linked", pairs)
+			}
+			// A full run reads every row again: still one pair listed.
+			f.run(true)
+			if pairs, err = ReviewList(t.Context(), f.lk); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, p := range pairs {
+				if p.Reason == models.LinkNHSConflict {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("after a full run %d conflict pairs listed, want 1", n)
+			}
+			// The clerk decides they are one person: the next run joins them.
+			if err := Decide(t.Context(), f.lk, f.nextBatch(), "gp/B", "gp/A", DecisionMatch, "A. Clerk", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			f.run(false)
+			if p := f.persons(); p["gp/A"] != p["gp/B"] {
+				t.Errorf("the clerk's match was not honoured: %s vs %s", p["gp/A"], p["gp/B"])
+			}
+			if pairs, _ := ReviewList(t.Context(), f.lk); slices.ContainsFunc(pairs, func(p ReviewPair) bool { return p.Reason != "" }) {
+				t.Errorf("the decided conflict is still listed: %+v", pairs)
+			}
+		})
 	}
 }

@@ -145,6 +145,9 @@ type ReviewPair struct {
 	Probability float64 `json:"probability"`
 	// Linked says whether the last run put the two in one person.
 	Linked bool `json:"linked"`
+	// Reason is "" for a pair the model scored in the review band, or
+	// "nhs_conflict" when A sent the NHS number B's person holds.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ReviewList returns the borderline pairs linkage runs found that no
@@ -164,7 +167,7 @@ func ReviewList(ctx context.Context, lk *lake.Lake) ([]ReviewPair, error) {
 			continue
 		}
 		ia, ib := ix.byID[r.A], ix.byID[r.B]
-		out = append(out, ReviewPair{A: r.A, B: r.B, Weight: r.Weight, Probability: r.Probability,
+		out = append(out, ReviewPair{A: r.A, B: r.B, Weight: r.Weight, Probability: r.Probability, Reason: r.Reason,
 			Linked: ix.assigned[ia] != "" && ix.assigned[ia] == ix.assigned[ib]})
 	}
 	slices.SortStableFunc(out, func(x, y ReviewPair) int {

@@ -269,8 +269,10 @@ func (ix *Index) Link(p *models.PatientRecord) (Linked, error) {
 				l.Method = models.LinkByNHSNumber
 			case owner != id:
 				// Keep the stable id; a conflict needs review, not a
-				// silent re-link.
+				// silent re-link: the row persisted goes to linkage,
+				// which lists the pair for review.
 				ix.stats.NHSConflicts++
+				l.Method = models.LinkNHSConflict
 			}
 		}
 		return l, nil

@@ -82,7 +82,7 @@ func TestLink(t *testing.T) {
 				patient(models.FeedGP, "g2", nhsA, models.NHSValid),
 			},
 			want:    []string{"P1", "P2", "P2"},
-			methods: []string{models.LinkNew, models.LinkNew, ""},
+			methods: []string{models.LinkNew, models.LinkNew, models.LinkNHSConflict}, // persisted, for review
 		},
 		{
 			name: "same local id in two feeds are different patients",

@@ -75,6 +75,10 @@ type RunResult struct {
 	A40    int `json:"a40_merges"`
 	Labels int `json:"labels"`
 	Review int `json:"review_pairs"`
+	// NHSConflicts counts the review pairs (among Review) of source
+	// patients that sent an NHS number another person holds; ingest kept
+	// them apart.
+	NHSConflicts int `json:"nhs_conflicts"`
 	// IndexCache is "hit" when the run read the index cache (and only
 	// the lake files committed since), "miss" when it read the whole index
 	// from the lake.
@@ -116,8 +120,11 @@ type index struct {
 	// committed after the last run (batch since) changed: they are
 	// linked again.
 	updated map[int]bool
-	since   string
-	byID    map[string]int
+	// conflicts are the rows of known source patients that sent an NHS
+	// number linked to another person (models.LinkNHSConflict), in order.
+	conflicts []nhsConflict
+	since     string
+	byID      map[string]int
 	// assigned[i] is source i's person id in force, "" if never linked.
 	assigned []string
 	merges   []models.MergeRow
@@ -292,6 +299,12 @@ func (ix *index) addLinks(links []models.LinkRow) {
 			ix.recs = append(ix.recs, Record{ID: id})
 			ix.assigned = append(ix.assigned, "")
 		}
+		if known && r.Method == models.LinkNHSConflict {
+			// The number is another person's: it must not become this
+			// patient's (linkage would join the two silently).
+			ix.conflicts = append(ix.conflicts, nhsConflict{source: i, nhs: r.NHSNumber})
+			continue
+		}
 		// Later rows add what earlier ones lacked (an NHS number that
 		// arrived later).
 		rec := ix.rec(i)
@@ -325,6 +338,47 @@ func (ix *index) addLinks(links []models.LinkRow) {
 			ix.updated[i] = true
 		}
 	}
+}
+
+// nhsConflict is a source patient that sent NHS number nhs, which another
+// person holds.
+type nhsConflict struct {
+	source int
+	nhs    string
+}
+
+// conflictReview returns the review rows of the NHS number conflicts: each
+// conflicting source against the first source holding the number as its
+// own, once per pair.
+func (ix *index) conflictReview(batchID string) []models.LinkReviewRow {
+	if len(ix.conflicts) == 0 {
+		return nil
+	}
+	owner := map[string]int{}
+	for _, c := range ix.conflicts {
+		owner[c.nhs] = -1
+	}
+	for i := range ix.sources {
+		rec := ix.rec(i)
+		if j, ok := owner[rec.NHSNumber]; ok && j < 0 && usable(rec.NHSStatus) {
+			owner[rec.NHSNumber] = i
+		}
+	}
+	var rows []models.LinkReviewRow
+	seen := map[[2]string]bool{}
+	for _, c := range ix.conflicts {
+		j := owner[c.nhs]
+		if j < 0 || j == c.source {
+			continue
+		}
+		a, b := ix.sources[c.source].id, ix.sources[j].id
+		if seen[labelKey(a, b)] {
+			continue
+		}
+		seen[labelKey(a, b)] = true
+		rows = append(rows, models.LinkReviewRow{A: a, B: b, Probability: 0.5, BatchID: batchID, Reason: models.LinkNHSConflict})
+	}
+	return rows
 }
 
 // rec returns source i's details, decoding them from the cache if need be.
@@ -591,6 +645,10 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 			}
 		}
 	}
+	// Before the details are let go: the sources holding the numbers of
+	// NHS number conflicts.
+	conflicts := ix.conflictReview(o.BatchID)
+	res.NHSConflicts = len(conflicts)
 	if ix.cache != nil {
 		res.IndexCache = "hit"
 	} else {
@@ -692,7 +750,7 @@ func Run(ctx context.Context, lk *lake.Lake, o RunOptions) (RunResult, error) {
 	if err := lake.Append(b, KeyMapDir, ix.keyMapRows(persons, pseudonymise.New(o.Key), o.BatchID)...); err != nil {
 		return res, err
 	}
-	var review []models.LinkReviewRow
+	review := conflicts
 	for _, p := range lr.Review {
 		review = append(review, models.LinkReviewRow{
 			A: ix.sources[p.A].id, B: ix.sources[p.B].id, Weight: p.Weight, Probability: p.Probability, BatchID: o.BatchID,

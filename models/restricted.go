@@ -37,6 +37,12 @@ const (
 	LinkByNHSNumber = "nhs_number"
 	LinkNew         = "new"
 	LinkUnmatched   = "unmatched"
+	// LinkNHSConflict marks the row of a source patient, linked before,
+	// that started sending a usable NHS number already linked to another
+	// person. Ingest keeps the patient's person; the row carries the new
+	// number so that linkage can put the pair to clerical review
+	// (LinkReviewRow.Reason) rather than join them silently.
+	LinkNHSConflict = "nhs_conflict"
 )
 
 // QuarantineRow is a quarantined source record as stored in the lake, with
@@ -156,6 +162,11 @@ type LinkReviewRow struct {
 	Weight      float64 `parquet:"weight"`
 	Probability float64 `parquet:"probability"`
 	BatchID     string  `parquet:"batch_id"`
+	// Reason is why the pair needs a decision: "" when the model scored
+	// it in the review band (Weight and Probability are its scores), or
+	// LinkNHSConflict when A sent the NHS number B's person holds
+	// (Weight 0 and Probability 0.5: no score, listed first).
+	Reason string `parquet:"reason,optional"`
 }
 
 // LinkModelRow is one parameter of the Fellegi-Sunter model a full

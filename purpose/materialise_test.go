@@ -556,3 +556,35 @@ func (g *govWorkspace) linkPeople(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// A source patient of p4 that started sending opted-out p2's NHS number
+// (an NHS number conflict, kept apart until a clerk decides) is left out:
+// it may be p2.
+func TestMaterialise_OptOutsCoverNHSNumberConflicts(t *testing.T) {
+	g := newGovWorkspace(t)
+	l, err := lake.Open(g.ws.LakeDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Begin("B-conflict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := models.LinkRow{Feed: "gp", LocalID: "Lp4-0", PersonID: "p4", NHSNumber: fixtureNHS["p2"][0],
+		NHSNumberStatus: "valid", Method: models.LinkNHSConflict, BatchID: "B-conflict"}
+	if err := lake.Append(b, "mpi/links", row); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(lake.Manifest{}); err != nil {
+		t.Fatal(err)
+	}
+	run := g.materialise(t, "diabetes-phm")
+	ps := pseudonymise.New(purposeKeyOf(t, g.ws, "diabetes-phm"))
+	got := column(t, run, models.TablePerson, "person_key")
+	if slices.Contains(got, ps.Derive(domainPerson, g.personKey["p4"])) {
+		t.Error("p4, whose feed sent opted-out p2's NHS number, is in the purpose's data")
+	}
+	if !slices.Contains(got, ps.Derive(domainPerson, g.personKey["p1"])) {
+		t.Error("p1 is missing: the test removes too much")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/link"
 	"github.com/pophealth/pophealth/link/dataset"
+	"github.com/pophealth/pophealth/models"
 	"github.com/pophealth/pophealth/workspace"
 )
 
@@ -114,6 +115,7 @@ func printLink(w io.Writer, r link.RunResult) {
 	row("pairs at or above the threshold", r.Stats.Links)
 	row("joins refused by the chaining guard", r.Stats.GuardRefused)
 	row("pairs for clerical review", r.Review)
+	row("  of which NHS number conflicts (kept apart)", r.NHSConflicts)
 	tw.Flush()
 }
 
@@ -364,9 +366,13 @@ apart from then on.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "A\tB\tprobability\tweight\tlinked now\t\n")
+			fmt.Fprintf(tw, "A\tB\tprobability\tweight\tlinked now\treason\t\n")
 			for _, p := range pairs {
-				fmt.Fprintf(tw, "%s\t%s\t%.4f\t%+.2f\t%v\t\n", p.A, p.B, p.Probability, p.Weight, p.Linked)
+				prob, weight, reason := fmt.Sprintf("%.4f", p.Probability), fmt.Sprintf("%+.2f", p.Weight), "borderline score"
+				if p.Reason == models.LinkNHSConflict {
+					prob, weight, reason = "-", "-", "A sent the NHS number of B's person"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t\n", p.A, p.B, prob, weight, p.Linked, reason)
 			}
 			return tw.Flush()
 		},
