@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/pophealth/pophealth/lake"
 	"github.com/pophealth/pophealth/models"
@@ -325,5 +328,29 @@ func TestMajority_MostVotesSmallestOnTieBlanksAbstain(t *testing.T) {
 				t.Errorf("majority(%v) = %q, want %q", tc.persons, got, tc.want)
 			}
 		})
+	}
+}
+
+// Review files written before LinkReviewRow had a reason still read, each
+// pair with no reason (a model-scored pair).
+func TestReadFiles_ReviewFilesWithoutReason(t *testing.T) {
+	type oldReviewRow struct {
+		A           string  `parquet:"a"`
+		B           string  `parquet:"b"`
+		Weight      float64 `parquet:"weight"`
+		Probability float64 `parquet:"probability"`
+		BatchID     string  `parquet:"batch_id"`
+	}
+	name := filepath.Join(t.TempDir(), "old.parquet")
+	if err := parquet.WriteFile(name, []oldReviewRow{{A: "gp/1", B: "gp/2", Weight: 1.5, Probability: 0.6, BatchID: "B0"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readFiles[models.LinkReviewRow]([]string{name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []models.LinkReviewRow{{A: "gp/1", B: "gp/2", Weight: 1.5, Probability: 0.6, BatchID: "B0"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read %+v, want %+v", got, want)
 	}
 }
