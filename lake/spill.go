@@ -9,7 +9,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"sync"
 	"sync/atomic"
 )
 
@@ -131,22 +130,11 @@ type fieldCodec struct {
 	str   int          // position among the string fields, for strings
 }
 
-// codecs caches a rowCodec per type; building one reflects over the type.
-var codecs sync.Map // reflect.Type -> *rowCodec (immutable once stored)
-
 // codecFor returns the codec for T, or an error if T has a field the
-// encoding does not cover.
+// encoding does not cover. A batch builds one per spilled directory: a
+// look over T's fields, negligible next to the directory's rows.
 func codecFor[T any]() (*rowCodec, error) {
-	t := reflect.TypeFor[T]()
-	if c, ok := codecs.Load(t); ok {
-		return c.(*rowCodec), nil
-	}
-	c, err := newRowCodec(t)
-	if err != nil {
-		return nil, err
-	}
-	codecs.Store(t, c)
-	return c, nil
+	return newRowCodec(reflect.TypeFor[T]())
 }
 
 func newRowCodec(t reflect.Type) (*rowCodec, error) {
@@ -340,6 +328,8 @@ func decodeBlock[T any](c *rowCodec, block []byte, rows int, dst []T) ([]T, erro
 				return dst[:start], fmt.Errorf("%w: row %d field %s", errBadBlock, r, c.typ.Field(fc.index).Name)
 			}
 		}
+		// A field that stopped early (a nil pointer read past the end)
+		// skips the check above.
 		if d.bad {
 			return dst[:start], fmt.Errorf("%w: row %d", errBadBlock, r)
 		}

@@ -536,7 +536,6 @@ func (w *writer[T]) writeSpilled() error {
 		if buf, err = w.b.spill.read(x, buf); err != nil {
 			return fmt.Errorf("%s: %w", w.dir, err)
 		}
-		clear(rows)
 		if rows, err = decodeBlock(w.spill, buf, int(x.rows), rows[:0]); err != nil {
 			return fmt.Errorf("%s: spill at %d: %w", w.dir, x.off, err)
 		}
