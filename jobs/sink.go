@@ -127,12 +127,7 @@ func newBatchSink(b *lake.Batch, ix *link.Index, ps *pseudonymise.Pseudonymiser,
 	return &batchSink{b: b, ix: ix, ps: ps, batchID: batchID, rows: map[string]int64{}, seqBase: start.UnixNano(), parts: map[partition]*partitionOut{}, moved: map[string]int64{}}
 }
 
-// dir returns the lake directory of a table's row for feed f dated d.
-func (s *batchSink) dir(t models.Table, f models.Feed, d *models.Date) string {
-	return s.part(t, f, d).dir
-}
-
-// part returns the partition of table t for feed f and date d.
+// part returns the lake partition of a table's row for feed f dated d.
 func (s *batchSink) part(t models.Table, f models.Feed, d *models.Date) *partitionOut {
 	p := partition{table: t, feed: f, month: -1}
 	if d != nil && t != models.TablePerson {
@@ -334,7 +329,7 @@ func (s *batchSink) writePerson(p *models.PatientRecord, key string) error {
 		}
 	}
 	s.tableRows[rowsPerson]++
-	return lake.Append(s.b, s.dir(models.TablePerson, p.Ref.Feed, nil), row)
+	return lake.Append(s.b, s.part(models.TablePerson, p.Ref.Feed, nil).dir, row)
 }
 
 // write appends the lake row of a clinical record.
